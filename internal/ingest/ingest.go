@@ -1,0 +1,160 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Sentinels that classify a connector error. Wrap them with a message that
+// tells the sender what is wrong and how to fix it:
+//
+//	fmt.Errorf("%w: header X-Hub-Signature-256 is missing", ingest.ErrUnauthenticated)
+var (
+	// ErrUnauthenticated: signature, secret, token or timestamp check failed (401).
+	ErrUnauthenticated = errors.New("authentication failed")
+	// ErrMalformed: the body or query could not be understood (400).
+	ErrMalformed = errors.New("malformed request")
+	// ErrUnsupportedMediaType: the content type is not one the connector reads (415).
+	ErrUnsupportedMediaType = errors.New("unsupported content type")
+	// ErrTooLarge: a limit on records, depth or field length was exceeded (413).
+	ErrTooLarge = errors.New("request too large")
+	// ErrNoHandshake: the platform has no GET handshake (405).
+	ErrNoHandshake = errors.New("no handshake for this platform")
+	// ErrPermanent: a fetch failed in a way retrying will not fix (dead-letter now).
+	ErrPermanent = errors.New("permanent failure")
+)
+
+// Errorf wraps a sentinel with a client-safe message.
+func Errorf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+}
+
+// Request is one inbound HTTP delivery, framework-free. Body holds the raw
+// bytes exactly as received: signatures are computed over them.
+type Request struct {
+	Method     string
+	Header     http.Header
+	Query      url.Values
+	Body       []byte
+	ReceivedAt time.Time
+	// RequestID identifies this delivery in logs and evidence.
+	RequestID string
+}
+
+// Response is what a handshake answers.
+type Response struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// Kind says which topic family a record belongs to.
+type Kind string
+
+const (
+	KindLead        Kind = "lead"
+	KindInteraction Kind = "interaction"
+	// KindDeletion is a platform's signal that data about a subject must be
+	// deleted downstream (LinkedIn DELETED leads, X tweet deletes and revokes).
+	KindDeletion Kind = "deletion"
+)
+
+// Record is one event turned out of a delivery, before mapping and consent.
+type Record struct {
+	// EventID is the platform's stable id for this event; a redelivery
+	// carries the same id, and it alone decides de-duplication.
+	EventID string
+	Kind    Kind
+	// Type names the platform event, e.g. "meta.leadgen", "x.favorite".
+	Type string
+	// Form is the platform form (or object) the event came from, if any.
+	Form string
+	// OccurredAt is when the subject acted on the platform (submission time),
+	// zero when the platform does not say. Consent from checkboxes dates from it.
+	OccurredAt time.Time
+	// Fields maps platform field names (or JSON paths) to values.
+	Fields map[string]string
+	// Checkboxes maps platform consent-checkbox keys to the subject's answer.
+	// A key absent here is silence, never a denial.
+	Checkboxes map[string]bool
+	// GPC is set when the delivery carried a Global Privacy Control or
+	// do-not-sell signal for this record.
+	GPC bool
+	// Test marks platform test traffic, which never reaches the production topic.
+	Test bool
+}
+
+// FetchJob asks a worker to pull the data behind a notification later.
+type FetchJob struct {
+	// EventID is the de-dup key of the notification (e.g. Meta leadgen_id).
+	EventID string
+	// Ref is what the connector needs to fetch (an id or URN); no PII.
+	Ref string
+	// Form and OccurredAt as known from the notification.
+	Form       string
+	OccurredAt time.Time
+}
+
+// Batch is what one delivery turned into. Ignored counts events the
+// connector understood but does not forward (unsupported event types).
+type Batch struct {
+	Records []Record
+	Jobs    []FetchJob
+	Ignored int
+}
+
+// Connector is one configured inbound integration of a platform kind.
+type Connector interface {
+	// Verify checks authenticity over the raw bytes before any parsing.
+	// Errors wrap ErrUnauthenticated.
+	Verify(req *Request) error
+	// Parse turns a verified body into records and fetch jobs.
+	// Errors wrap ErrMalformed, ErrUnsupportedMediaType or ErrTooLarge.
+	Parse(req *Request) (Batch, error)
+	// DefaultMapping is the platform's standard field names mapped to
+	// canonical fields; a connector's config may extend or replace it.
+	DefaultMapping() map[string]string
+}
+
+// Handshaker is implemented by platforms that verify the callback URL with
+// a GET (Meta hub.challenge, LinkedIn challengeCode, X crc_token). It must
+// not do I/O: platforms allow about 3 seconds.
+type Handshaker interface {
+	Handshake(req *Request) (Response, error)
+}
+
+// Fetcher is implemented by notify-only platforms. Fetch pulls the data for
+// a job from the platform API. Errors wrapping ErrPermanent dead-letter the
+// job at once; a *RetryAfterError asks for a later attempt; anything else is
+// retried with backoff.
+type Fetcher interface {
+	Fetch(ctx context.Context, job FetchJob) ([]Record, error)
+}
+
+// RetryAfterError reports that the platform asked us to wait (HTTP 429).
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("retry after %s: %v", e.After, e.Err)
+}
+
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// Env gives a connector what it may need at open time without knowing
+// where it comes from.
+type Env struct {
+	// Secret resolves a named secret of the connector (already read from
+	// env, file or store). ok is false when it is not configured.
+	Secret func(name string) (value string, ok bool)
+	// Now is the clock; tests inject a fixed one.
+	Now func() time.Time
+	// HTTPClient is used by fetchers; tests point BaseURL at a fake server.
+	HTTPClient *http.Client
+}

@@ -1,0 +1,221 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Sentinels every backend returns (wrapped) for the same conditions.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is everything the gateway persists.
+type Store interface {
+	Ping(ctx context.Context) error
+	Close() error
+
+	Events
+	Connectors
+	Decisions
+	Outbox
+	Ledger
+	Jobs
+}
+
+// EventKey identifies one platform event for de-duplication.
+type EventKey struct {
+	Connector string
+	EventID   string
+}
+
+// Events is the de-duplication window (table seen_events).
+//
+// A delivery first claims its events; only the winner of a claim forwards.
+// A claim is completed once the record is durable (Kafka or outbox), or
+// released when it could not be kept, so the platform's retry is processed
+// anew. A pending claim older than the lease is abandoned (its process
+// died) and may be claimed again: nothing acknowledged is lost that way,
+// because acknowledgement only follows completion.
+type Events interface {
+	// ClaimEvents returns won[i] = true when the caller now owns keys[i].
+	ClaimEvents(ctx context.Context, keys []EventKey, now time.Time, lease time.Duration) (won []bool, err error)
+	// CompleteEvents marks claims done and stores their decisions and
+	// outbox messages in one transaction.
+	CompleteEvents(ctx context.Context, c Completion) error
+	// ReleaseEvents removes pending claims.
+	ReleaseEvents(ctx context.Context, keys []EventKey) error
+	// PurgeSeen forgets completed events seen before the cut-off (de-dup window).
+	PurgeSeen(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Completion is written in one transaction.
+type Completion struct {
+	Done      []EventKey
+	Decisions []Decision
+	Outbox    []OutboxMessage
+}
+
+// Connector is a stored connector definition. Spec is the connector's
+// configuration as JSON; secrets in it are references (env/file) or
+// ciphertext, never plain values.
+type Connector struct {
+	ID        string          `db:"id" json:"id"`
+	Platform  string          `db:"platform" json:"platform"`
+	Name      string          `db:"name" json:"name"`
+	Enabled   bool            `db:"enabled" json:"enabled"`
+	Spec      json.RawMessage `db:"spec" json:"spec"`
+	UpdatedAt time.Time       `db:"updated_at" json:"updated_at"`
+}
+
+type Connectors interface {
+	ListConnectors(ctx context.Context) ([]Connector, error)
+	// GetConnector returns ErrNotFound when there is none.
+	GetConnector(ctx context.Context, id string) (Connector, error)
+	// PutConnector creates or replaces.
+	PutConnector(ctx context.Context, c Connector) error
+	// DeleteConnector returns ErrNotFound when there is none.
+	DeleteConnector(ctx context.Context, id string) error
+}
+
+// Decision is the audit line for one record: what happened and why, with
+// field names and rule names only, never a value.
+type Decision struct {
+	ID            string            `db:"id" json:"id"`
+	At            time.Time         `db:"at" json:"at"`
+	Connector     string            `db:"connector" json:"connector"`
+	EventID       string            `db:"event_id" json:"event_id"`
+	SubjectKey    string            `db:"subject_key" json:"subject_key"`
+	Outcome       string            `db:"outcome" json:"outcome"` // forwarded, dropped, queued, duplicate, test
+	Rules         []string          `db:"-" json:"rules"`
+	Fields        map[string]string `db:"-" json:"fields"` // field name → action
+	PolicyVersion string            `db:"policy_version" json:"policy_version"`
+	Topic         string            `db:"topic" json:"topic,omitempty"`
+	RequestID     string            `db:"request_id" json:"request_id,omitempty"`
+}
+
+// DecisionFilter narrows ListDecisions; zero values match everything.
+type DecisionFilter struct {
+	Connector string
+	Outcome   string
+	Since     time.Time
+	Until     time.Time
+	Limit     int // default 100
+}
+
+type Decisions interface {
+	// ListDecisions returns newest first.
+	ListDecisions(ctx context.Context, f DecisionFilter) ([]Decision, error)
+}
+
+// OutboxMessage is a filtered record waiting for Kafka.
+type OutboxMessage struct {
+	ID         int64             `db:"id" json:"id"`
+	Topic      string            `db:"topic" json:"topic"`
+	Key        []byte            `db:"key" json:"key"`
+	Value      []byte            `db:"value" json:"value"`
+	Headers    map[string]string `db:"-" json:"headers"`
+	SubjectKey string            `db:"subject_key" json:"subject_key"`
+	CreatedAt  time.Time         `db:"created_at" json:"created_at"`
+	Attempts   int               `db:"attempts" json:"attempts"`
+}
+
+type Outbox interface {
+	// ClaimOutbox leases up to limit messages, oldest first, skipping ones
+	// leased by another instance, for lease.
+	ClaimOutbox(ctx context.Context, limit int, now time.Time, lease time.Duration) ([]OutboxMessage, error)
+	// DeleteOutbox removes published messages.
+	DeleteOutbox(ctx context.Context, ids []int64) error
+	// OutboxStats reports depth and the age of the oldest message.
+	OutboxStats(ctx context.Context, now time.Time) (depth int64, oldest time.Duration, err error)
+}
+
+// Consent statuses and methods.
+const (
+	StatusGranted   = "granted"
+	StatusDenied    = "denied"
+	StatusWithdrawn = "withdrawn"
+
+	MethodFormCheckbox = "form_checkbox"
+	MethodAPI          = "api"
+	MethodImport       = "import"
+	MethodAdmin        = "admin"
+)
+
+// ConsentEntry is one append-only ledger line.
+type ConsentEntry struct {
+	ID            string     `db:"id" json:"id"`
+	SubjectKey    string     `db:"subject_key" json:"subject_key"`
+	Purpose       string     `db:"purpose" json:"purpose"`
+	Status        string     `db:"status" json:"status"`
+	Method        string     `db:"method" json:"method"`
+	Platform      string     `db:"platform" json:"platform,omitempty"`
+	Connector     string     `db:"connector" json:"connector,omitempty"`
+	Form          string     `db:"form" json:"form,omitempty"`
+	CheckboxKey   string     `db:"checkbox_key" json:"checkbox_key,omitempty"`
+	NoticeID      string     `db:"notice_id" json:"notice_id,omitempty"`
+	NoticeVersion string     `db:"notice_version" json:"notice_version,omitempty"`
+	ObtainedAt    time.Time  `db:"obtained_at" json:"obtained_at"`
+	RecordedAt    time.Time  `db:"recorded_at" json:"recorded_at"`
+	ExpiresAt     *time.Time `db:"expires_at" json:"expires_at,omitempty"`
+	PayloadSHA256 string     `db:"payload_sha256" json:"payload_sha256,omitempty"`
+	RequestID     string     `db:"request_id" json:"request_id,omitempty"`
+}
+
+type Ledger interface {
+	// AppendConsent adds entries; entries are never updated.
+	AppendConsent(ctx context.Context, entries []ConsentEntry) error
+	// CurrentConsent returns, per purpose, the entry with the latest
+	// ObtainedAt (ties: latest RecordedAt) for each subject asked for.
+	CurrentConsent(ctx context.Context, subjectKeys []string) (map[string]map[string]ConsentEntry, error)
+	// ConsentHistory returns every entry of a subject, oldest first.
+	ConsentHistory(ctx context.Context, subjectKey string) ([]ConsentEntry, error)
+	// EraseSubject deletes a subject's entries and leaves one tombstone
+	// without identifier; returns how many entries were removed.
+	EraseSubject(ctx context.Context, subjectKey string, at time.Time) (int64, error)
+}
+
+// Fetch job states.
+const (
+	JobPending    = "pending"
+	JobDone       = "done"
+	JobDeadLetter = "dead_letter"
+)
+
+// Job is a fetch job for a notify-only platform.
+type Job struct {
+	ID          int64     `db:"id" json:"id"`
+	Connector   string    `db:"connector" json:"connector"`
+	EventID     string    `db:"event_id" json:"event_id"`
+	Ref         string    `db:"ref" json:"ref"`
+	Form        string    `db:"form" json:"form,omitempty"`
+	OccurredAt  time.Time `db:"occurred_at" json:"occurred_at"`
+	State       string    `db:"state" json:"state"`
+	Attempts    int       `db:"attempts" json:"attempts"`
+	NextAttempt time.Time `db:"next_attempt_at" json:"next_attempt_at"`
+	LastError   string    `db:"last_error" json:"last_error,omitempty"`
+	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
+}
+
+type Jobs interface {
+	// EnqueueJobs stores jobs as pending, available now; a job whose
+	// (connector, event id) exists already is skipped (not an error).
+	EnqueueJobs(ctx context.Context, jobs []Job) error
+	// ClaimJobs leases up to limit due pending jobs (SKIP LOCKED where the
+	// backend has it) by pushing their next attempt to now+lease.
+	ClaimJobs(ctx context.Context, limit int, now time.Time, lease time.Duration) ([]Job, error)
+	// FinishJob marks a job done.
+	FinishJob(ctx context.Context, id int64) error
+	// RetryJob records a failed attempt and the time of the next one.
+	RetryJob(ctx context.Context, id int64, next time.Time, reason string) error
+	// DeadLetterJob records a final failure.
+	DeadLetterJob(ctx context.Context, id int64, reason string) error
+	// ListJobs lists jobs in a state, newest first.
+	ListJobs(ctx context.Context, state string, limit int) ([]Job, error)
+	// RequeueJob moves a dead-lettered job back to pending with zero attempts.
+	RequeueJob(ctx context.Context, id int64, now time.Time) error
+}
