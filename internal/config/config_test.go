@@ -1,0 +1,117 @@
+package config_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/consentgate/consentgate/internal/config"
+	"github.com/consentgate/consentgate/internal/policy"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+type policyView struct{ p *policy.Policy }
+
+func (v policyView) HasPurpose(n string) bool { _, ok := v.p.Purposes[n]; return ok }
+func (v policyView) PurposeNames() []string   { return v.p.PurposeNames() }
+func (v policyView) HasField(f string) bool   { _, _, ok := v.p.Category(f); return ok }
+func (v policyView) FieldNames() []string     { return v.p.Fields() }
+
+func loadPolicy(t *testing.T) policyView {
+	t.Helper()
+	p, err := policy.Load(filepath.Join("..", "..", "configs", "policy.yaml"))
+	if err != nil {
+		t.Fatalf("the shipped policy must load: %v", err)
+	}
+	return policyView{p}
+}
+
+// golden compares got with testdata/<file>.golden (or rewrites it).
+func golden(t *testing.T, file, got string) {
+	t.Helper()
+	g := strings.TrimSuffix(file, filepath.Ext(file)) + ".golden"
+	if *update {
+		if err := os.WriteFile(g, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(g)
+	if err != nil {
+		t.Fatalf("missing golden file %s (run go test -update): %v", g, err)
+	}
+	if got != string(want) {
+		t.Errorf("message for %s:\n--- got\n%s\n--- want\n%s", file, got, want)
+	}
+}
+
+// Every bad gateway file is refused with a message naming file, line, key
+// and fix — one golden file per case.
+func TestBadGatewayConfigGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/bad/gateway/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := config.LoadGateway(f)
+			if err == nil {
+				t.Fatal("a bad config was accepted")
+			}
+			golden(t, f, err.Error()+"\n")
+		})
+	}
+}
+
+func TestBadConnectorGolden(t *testing.T) {
+	t.Setenv("CONSENTGATE_TEST_SECRET", "s3cr3t-value-never-echoed")
+	pv := loadPolicy(t)
+	files, _ := filepath.Glob("testdata/bad/connector/*.yaml")
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = config.ParseConnector(f, data, config.ConnectorOptions{Policy: pv})
+			if err == nil {
+				t.Fatal("a bad connector was accepted")
+			}
+			if strings.Contains(err.Error(), "s3cr3t-value-never-echoed") {
+				t.Fatal("the error echoes a secret")
+			}
+			golden(t, f, err.Error()+"\n")
+		})
+	}
+}
+
+func TestDuplicateConnectorIDsAcrossFiles(t *testing.T) {
+	t.Setenv("CONSENTGATE_TEST_SECRET", "x")
+	_, err := config.LoadConnectors("testdata/good/connectors", config.ConnectorOptions{Policy: loadPolicy(t)})
+	if err == nil || !strings.Contains(err.Error(), `"web" is already used by`) {
+		t.Fatalf("want a duplicate-id error, got %v", err)
+	}
+}
+
+func TestShippedConfigsLoad(t *testing.T) {
+	g, err := config.LoadGateway(filepath.Join("..", "..", "configs", "consentgate.yaml"))
+	if err != nil {
+		t.Fatalf("configs/consentgate.yaml: %v", err)
+	}
+	if g.Kafka.Linger <= 0 || g.Topics.Leads != "crm.leads.v1" {
+		t.Errorf("unexpected defaults: %+v", g.Kafka)
+	}
+	// Env overrides beat the file.
+	t.Setenv("CONSENTGATE_KAFKA_BROKERS", "k1:9092, k2:9092")
+	t.Setenv("CONSENTGATE_DATABASE_URL", "postgres://u@db/x")
+	g, err = config.LoadGateway(filepath.Join("..", "..", "configs", "consentgate.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Kafka.Brokers) != 2 || g.Kafka.Brokers[1] != "k2:9092" || g.Database.URL != "postgres://u@db/x" {
+		t.Errorf("env overrides not applied: %v %s", g.Kafka.Brokers, g.Database.URL)
+	}
+}

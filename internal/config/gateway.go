@@ -1,0 +1,282 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/consentgate/consentgate/internal/yamlx"
+)
+
+// Gateway is the gateway's own configuration file. Field comments are the
+// operator documentation (docs/configuration.md repeats them).
+type Gateway struct {
+	// Listen is the HTTP address for webhooks, the admin API and metrics.
+	// Env CONSENTGATE_LISTEN. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen" validate:"required,hostname_port"`
+	// PublicURL is how platforms reach this gateway (printed webhook URLs).
+	// Default http://<listen>.
+	PublicURL string `yaml:"public_url" validate:"omitempty,url"`
+	Database  Database `yaml:"database"`
+	Kafka     Kafka    `yaml:"kafka"`
+	Topics    Topics   `yaml:"topics"`
+	// Policy is the consent policy file, relative to this file.
+	// Env CONSENTGATE_POLICY. Default policy.yaml.
+	Policy string `yaml:"policy" validate:"required"`
+	// ConnectorsDir holds one YAML file per connector, relative to this
+	// file. Env CONSENTGATE_CONNECTORS_DIR. Default connectors.
+	ConnectorsDir string `yaml:"connectors_dir" validate:"required"`
+	// HashKey keys subject keys and hashed fields (HMAC-SHA256), at least
+	// 32 bytes. Changing it changes every subject key: keep it stable.
+	HashKey SecretRef `yaml:"hash_key"`
+	// AdminToken is the bearer token of the admin API (/api/v1).
+	AdminToken SecretRef `yaml:"admin_token"`
+	Limits     Limits    `yaml:"limits"`
+	Dedupe     Dedupe    `yaml:"dedupe"`
+	HTTP       HTTP      `yaml:"http"`
+	Outbox     Outbox    `yaml:"outbox"`
+	Jobs       Jobs      `yaml:"jobs"`
+	Log        Log       `yaml:"log"`
+
+	// Dir is the directory of the file, for relative paths.
+	Dir string `yaml:"-"`
+	// File is the path the config was read from ("" for defaults).
+	File string `yaml:"-"`
+}
+
+type Database struct {
+	// URL: postgres://user:pass@host:5432/db?sslmode=… or sqlite:PATH.
+	// Env CONSENTGATE_DATABASE_URL. Default sqlite:./data/consentgate.db.
+	URL string `yaml:"url" validate:"required"`
+}
+
+type Kafka struct {
+	// Brokers are bootstrap addresses. Env CONSENTGATE_KAFKA_BROKERS
+	// (comma-separated). Default [127.0.0.1:9092].
+	Brokers []string `yaml:"brokers" validate:"required,min=1,dive,hostname_port"`
+	// Linger is how long a batch waits for more records before it is
+	// sent; concurrent webhooks share batches. Default 5ms.
+	Linger time.Duration `yaml:"linger" validate:"gte=0"`
+	// WriteTimeout bounds one produce. Default 10s.
+	WriteTimeout time.Duration `yaml:"write_timeout" validate:"gt=0"`
+	// AutoCreateTopics creates missing topics at start. Default true.
+	AutoCreateTopics bool `yaml:"auto_create_topics"`
+	// Partitions for topics created by the gateway. Default 3.
+	Partitions int `yaml:"partitions" validate:"gte=1"`
+	// ClientID names the gateway to the brokers. Default consentgate.
+	ClientID string `yaml:"client_id"`
+}
+
+// Topics are the Kafka topic names (DESIGN.md §5).
+type Topics struct {
+	Leads        string `yaml:"leads" validate:"required"`
+	Interactions string `yaml:"interactions" validate:"required"`
+	Consent      string `yaml:"consent" validate:"required"`
+	// Test receives platform test leads, never the production topic.
+	Test string `yaml:"test" validate:"required"`
+}
+
+type Limits struct {
+	// MaxBodyBytes: larger deliveries get 413. Default 1 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes" validate:"gte=1024"`
+	// MaxInFlight bounds concurrent webhook requests; more get 503 with
+	// Retry-After instead of growing memory. Default 1024.
+	MaxInFlight int `yaml:"max_in_flight" validate:"gte=1"`
+}
+
+type Dedupe struct {
+	// Window is how long an event id is remembered. Platforms retry for
+	// up to 72h. Default 168h (7 days).
+	Window time.Duration `yaml:"window" validate:"gt=0"`
+	// Lease: a claim left pending longer (its process died) can be taken
+	// over. Default 2m.
+	Lease time.Duration `yaml:"lease" validate:"gt=0"`
+}
+
+type HTTP struct {
+	ReadTimeout     time.Duration `yaml:"read_timeout" validate:"gt=0"`     // default 15s
+	WriteTimeout    time.Duration `yaml:"write_timeout" validate:"gt=0"`    // default 30s
+	IdleTimeout     time.Duration `yaml:"idle_timeout" validate:"gt=0"`     // default 120s
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" validate:"gt=0"` // default 20s
+}
+
+type Outbox struct {
+	// KafkaTimeout: a record Kafka has not acknowledged by then goes to
+	// the durable outbox and the webhook is answered 200. Default 3s.
+	KafkaTimeout time.Duration `yaml:"kafka_timeout" validate:"gt=0"`
+	// RelayInterval is how often the relay looks for waiting records.
+	// Default 1s.
+	RelayInterval time.Duration `yaml:"relay_interval" validate:"gt=0"`
+}
+
+type Jobs struct {
+	// Workers fetching notify-only leads. Default 4.
+	Workers int `yaml:"workers" validate:"gte=1"`
+	// MaxAttempts before a fetch job is dead-lettered. Default 8.
+	MaxAttempts int `yaml:"max_attempts" validate:"gte=1"`
+	// BaseBackoff doubles per attempt (with jitter) up to MaxBackoff.
+	BaseBackoff time.Duration `yaml:"base_backoff" validate:"gt=0"` // default 2s
+	MaxBackoff  time.Duration `yaml:"max_backoff" validate:"gt=0"`  // default 10m
+}
+
+type Log struct {
+	Level  string `yaml:"level" validate:"oneof=debug info warn error"` // default info
+	Format string `yaml:"format" validate:"oneof=json text"`            // default json
+}
+
+// SecretRef names where a secret lives; the value itself never sits in a
+// config file.
+type SecretRef struct {
+	Env  string `yaml:"env" json:"env,omitempty" validate:"excluded_with=File"`
+	File string `yaml:"file" json:"file,omitempty"`
+}
+
+func (r SecretRef) IsZero() bool { return r.Env == "" && r.File == "" }
+
+func (r SecretRef) String() string {
+	if r.Env != "" {
+		return "env " + r.Env
+	}
+	return "file " + r.File
+}
+
+// Default is the configuration used where a file says nothing.
+func Default() Gateway {
+	return Gateway{
+		Listen:        "127.0.0.1:8080",
+		Database:      Database{URL: "sqlite:./data/consentgate.db"},
+		Kafka:         Kafka{Brokers: []string{"127.0.0.1:9092"}, Linger: 5 * time.Millisecond, WriteTimeout: 10 * time.Second, AutoCreateTopics: true, Partitions: 3, ClientID: "consentgate"},
+		Topics:        Topics{Leads: "crm.leads.v1", Interactions: "crm.interactions.v1", Consent: "crm.consent.v1", Test: "crm.leads.test.v1"},
+		Policy:        "policy.yaml",
+		ConnectorsDir: "connectors",
+		HashKey:       SecretRef{Env: "CONSENTGATE_HASH_KEY"},
+		AdminToken:    SecretRef{Env: "CONSENTGATE_ADMIN_TOKEN"},
+		Limits:        Limits{MaxBodyBytes: 1 << 20, MaxInFlight: 1024},
+		Dedupe:        Dedupe{Window: 7 * 24 * time.Hour, Lease: 2 * time.Minute},
+		HTTP:          HTTP{ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ShutdownTimeout: 20 * time.Second},
+		Outbox:        Outbox{KafkaTimeout: 3 * time.Second, RelayInterval: time.Second},
+		Jobs:          Jobs{Workers: 4, MaxAttempts: 8, BaseBackoff: 2 * time.Second, MaxBackoff: 10 * time.Minute},
+		Log:           Log{Level: "info", Format: "json"},
+	}
+}
+
+// Env overrides, applied after the file so one image runs anywhere.
+var envOverrides = []struct {
+	name  string
+	apply func(g *Gateway, v string)
+}{
+	{"CONSENTGATE_LISTEN", func(g *Gateway, v string) { g.Listen = v }},
+	{"CONSENTGATE_PUBLIC_URL", func(g *Gateway, v string) { g.PublicURL = v }},
+	{"CONSENTGATE_DATABASE_URL", func(g *Gateway, v string) { g.Database.URL = v }},
+	{"CONSENTGATE_KAFKA_BROKERS", func(g *Gateway, v string) { g.Kafka.Brokers = splitList(v) }},
+	{"CONSENTGATE_POLICY", func(g *Gateway, v string) { g.Policy = v }},
+	{"CONSENTGATE_CONNECTORS_DIR", func(g *Gateway, v string) { g.ConnectorsDir = v }},
+	{"CONSENTGATE_LOG_LEVEL", func(g *Gateway, v string) { g.Log.Level = v }},
+	{"CONSENTGATE_LOG_FORMAT", func(g *Gateway, v string) { g.Log.Format = v }},
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// LoadGateway reads the gateway file at path (strictly), applies env
+// overrides and validates. Every problem is reported at once.
+func LoadGateway(path string) (*Gateway, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read gateway config: %w (pass --config with the path of your consentgate.yaml)", err)
+	}
+	return ParseGateway(path, data)
+}
+
+// ParseGateway is LoadGateway on bytes already read.
+func ParseGateway(path string, data []byte) (*Gateway, error) {
+	g := Default()
+	g.File = path
+	g.Dir = filepath.Dir(path)
+	root, ps := yamlx.Parse(path, data)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	ps = yamlx.Decode(path, root, &g, "")
+	if len(ps) > 0 {
+		return nil, ps.Err()
+	}
+	return &g, g.finish()
+}
+
+// finish applies env overrides and validates what files and env set.
+func (g *Gateway) finish() error {
+	g.applyEnv()
+	return g.Validate()
+}
+
+// ApplyEnv applies the CONSENTGATE_* overrides to g and validates it.
+func (g *Gateway) ApplyEnv() error { return g.finish() }
+
+func (g *Gateway) applyEnv() {
+	for _, o := range envOverrides {
+		if v, ok := os.LookupEnv(o.name); ok && v != "" {
+			o.apply(g, v)
+		}
+	}
+}
+
+// Validate checks g after any change made in code (dev mode flags).
+func (g *Gateway) Validate() error {
+	file := g.File
+	if file == "" {
+		file = "(defaults)"
+	}
+	ps := yamlx.Validate(file, g, "", nil)
+	if g.HashKey.IsZero() {
+		ps = append(ps, yamlx.Problem{File: file, Key: "hash_key", Msg: "is required: set {env: NAME} or {file: PATH} with at least 32 random bytes"})
+	}
+	if g.PublicURL == "" {
+		g.PublicURL = "http://" + g.Listen
+	}
+	return ps.Err()
+}
+
+// Path resolves p relative to the config file's directory.
+func (g *Gateway) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) || g.Dir == "" {
+		return p
+	}
+	return filepath.Join(g.Dir, p)
+}
+
+// ResolveSecret reads a secret reference. base resolves relative files.
+func ResolveSecret(ref SecretRef, base string) (string, error) {
+	switch {
+	case ref.Env != "":
+		v, ok := os.LookupEnv(ref.Env)
+		if !ok || v == "" {
+			return "", fmt.Errorf("environment variable %s is not set: export it, or point the secret at a file with {file: PATH}", ref.Env)
+		}
+		return v, nil
+	case ref.File != "":
+		p := ref.File
+		if !filepath.IsAbs(p) && base != "" {
+			p = filepath.Join(base, p)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return "", fmt.Errorf("read secret file %s: %w", p, err)
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			return "", fmt.Errorf("secret file %s is empty", p)
+		}
+		return v, nil
+	}
+	return "", fmt.Errorf("no source given: use {env: NAME} or {file: PATH}")
+}
