@@ -1,0 +1,79 @@
+package consent
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/consentgate/consentgate/internal/policy"
+	"github.com/consentgate/consentgate/internal/subject"
+)
+
+// hashDomain separates field pseudonyms from subject keys even if an
+// operator configures the same secret for both.
+const hashDomain = "consentgate/field/v1\x00"
+
+// hashField returns "h_" + hex(HMAC-SHA256(hashKey, value)). E-mail and
+// phone are normalised first so a CRM can join pseudonyms of the same
+// address or number written differently.
+func (e *Engine) hashField(field, value, jurisdiction string) string {
+	v := strings.TrimSpace(value)
+	switch field {
+	case "email":
+		if n, ok := subject.NormalizeEmail(v); ok {
+			v = n
+		}
+	case "phone":
+		if n, err := subject.NormalizePhone(v, regionOf(jurisdiction)); err == nil {
+			v = n
+		}
+	}
+	m := hmac.New(sha256.New, e.hashKey)
+	m.Write([]byte(hashDomain))
+	m.Write([]byte(v))
+	return "h_" + hex.EncodeToString(m.Sum(nil))
+}
+
+const stars = "***"
+
+// maskField keeps only a hint: the first character and domain of an
+// e-mail (j***@example.com), the country code and last four digits of a
+// phone number (+49*******5678); anything else, or anything that does not
+// parse, becomes "***".
+func maskField(field, value, jurisdiction string) string {
+	switch field {
+	case "email":
+		e, ok := subject.NormalizeEmail(value)
+		if !ok {
+			return stars
+		}
+		at := strings.LastIndexByte(e, '@')
+		first, _ := utf8.DecodeRuneInString(e)
+		return string(first) + stars + e[at:]
+	case "phone":
+		n, err := subject.NormalizePhone(value, regionOf(jurisdiction))
+		if err != nil {
+			return stars
+		}
+		cc, national, ok := subject.SplitPhone(n)
+		if !ok || len(national) <= 4 {
+			return stars
+		}
+		return "+" + cc + strings.Repeat("*", len(national)-4) + national[len(national)-4:]
+	}
+	return stars
+}
+
+// regionOf gives the country of a resolved jurisdiction ("US-CA" → "US"),
+// used to read phone numbers written without a country code.
+func regionOf(jurisdiction string) string {
+	c, _, _ := strings.Cut(jurisdiction, "-")
+	if policy.IsCountry(c) {
+		return c
+	}
+	return ""
+}
+
+func isBlank(s string) bool { return strings.TrimSpace(s) == "" }

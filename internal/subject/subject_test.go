@@ -1,0 +1,157 @@
+package subject
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+var secret = bytes.Repeat([]byte("k"), 32)
+
+func TestNormalizeEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"  Jane.Doe@Example.COM \n": "jane.doe@example.com",
+		"JOSÉ@Exämple.de":           "josé@exämple.de",
+		"a+tag@x.io":                "a+tag@x.io",
+	} {
+		if got, ok := NormalizeEmail(in); !ok || got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "jane", "@example.com", "jane@", "ja ne@x.io"} {
+		if got, ok := NormalizeEmail(in); ok {
+			t.Errorf("NormalizeEmail(%q) accepted as %q", in, got)
+		}
+	}
+}
+
+func TestNormalizePhone(t *testing.T) {
+	cases := []struct{ raw, region, want string }{
+		{"+49 151 12345678", "", "+4915112345678"},
+		{"0151 12345678", "DE", "+4915112345678"},
+		{"(415) 555-2671", "US", "+14155552671"},
+		{"+1-415-555-2671", "DE", "+14155552671"},
+		{"020 7946 0958", "gb", "+442079460958"},
+		{"+39 06 6982 1234", "", "+390669821234"}, // Italian leading zero kept
+	}
+	for _, tc := range cases {
+		got, err := NormalizePhone(tc.raw, tc.region)
+		if err != nil || got != tc.want {
+			t.Errorf("NormalizePhone(%q, %q) = %q, %v; want %q", tc.raw, tc.region, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ raw, region string }{
+		{"0151 12345678", ""}, {"", "DE"}, {"call me", "DE"}, {"123", "DE"}, {"+49 1", ""},
+	} {
+		got, err := NormalizePhone(tc.raw, tc.region)
+		if !errors.Is(err, ErrInvalidPhone) {
+			t.Errorf("NormalizePhone(%q, %q) = %q, %v; want ErrInvalidPhone", tc.raw, tc.region, got, err)
+		}
+		if err != nil && tc.raw != "" && strings.Contains(err.Error(), tc.raw) {
+			t.Errorf("error leaks the raw value: %v", err)
+		}
+	}
+}
+
+func TestNewKeyerRejectsShortSecret(t *testing.T) {
+	if _, err := NewKeyer(make([]byte, 31)); err == nil {
+		t.Fatal("accepted a 31-byte secret")
+	}
+}
+
+func TestKeysAreStableSeparatedAndOpaque(t *testing.T) {
+	k, _ := NewKeyer(secret)
+	other, _ := NewKeyer(bytes.Repeat([]byte("x"), 32))
+
+	e1, _ := k.Email("Jane@Example.com")
+	e2, _ := k.Email(" jane@example.com")
+	if e1 != e2 {
+		t.Error("e-mail keys differ across case and spacing")
+	}
+	if !IsKey(e1) || strings.Contains(e1, "jane") {
+		t.Errorf("key %q has the wrong shape or leaks the value", e1)
+	}
+	if e3, _ := other.Email("jane@example.com"); e3 == e1 {
+		t.Error("a different secret gave the same key")
+	}
+	p1, err := k.Phone("+49 151 12345678")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2, _ := k.Phone("+4915112345678"); p1 != p2 {
+		t.Error("phone keys differ across formatting")
+	}
+	// Domain separation: the same string as different identifier types.
+	u, _ := k.PlatformUser("meta", "jane@example.com")
+	if u == e1 || k.Hash("jane@example.com") == e1 || k.Hash("+4915112345678") == p1 {
+		t.Error("identifier types share a key")
+	}
+	if a, _ := k.PlatformUser("Meta", "123"); a != mustUser(k, "meta", "123") {
+		t.Error("platform name case changes the key")
+	}
+	if a, b := mustUser(k, "meta", "123"), mustUser(k, "x", "123"); a == b {
+		t.Error("two platforms share a key for the same id")
+	}
+	if _, ok := k.PlatformUser("meta", " "); ok {
+		t.Error("empty platform id keyed")
+	}
+	if IsKey("sk_XYZ") || IsKey(strings.ToUpper(e1)) {
+		t.Error("IsKey accepted a malformed key")
+	}
+}
+
+func mustUser(k *Keyer, platform, id string) string {
+	key, _ := k.PlatformUser(platform, id)
+	return key
+}
+
+func TestForFields(t *testing.T) {
+	k, _ := NewKeyer(secret)
+	email, _ := k.Email("jane@example.com")
+	phone, _ := k.Phone("+4915112345678")
+	user := mustUser(k, "meta", "1784")
+	all := map[string]string{"email": "Jane@example.com", "phone": "0151 12345678", "platform_user_id": "1784"}
+	cases := []struct {
+		name       string
+		fields     map[string]string
+		kind       string
+		wantKey    string
+		wantSource string
+	}{
+		{"lead prefers e-mail", all, "lead", email, SourceEmail},
+		{"lead falls back to phone with region", map[string]string{"email": "not-an-address", "phone": "0151 12345678", "platform_user_id": "1784"}, "lead", phone, SourcePhone},
+		{"lead falls back to platform user", map[string]string{"phone": "n/a", "platform_user_id": "1784"}, "lead", user, SourcePlatformUser},
+		{"interaction prefers platform user", all, "interaction", user, SourcePlatformUser},
+		{"deletion prefers platform user", all, "deletion", user, SourcePlatformUser},
+		{"interaction without user falls back to e-mail", map[string]string{"email": "jane@example.com"}, "interaction", email, SourceEmail},
+		{"nothing usable", map[string]string{"full_name": "Jane"}, "lead", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			key, source := k.ForFields(tc.fields, tc.kind, "meta", "DE")
+			if key != tc.wantKey || source != tc.wantSource {
+				t.Errorf("ForFields = %q, %q; want %q, %q", key, source, tc.wantKey, tc.wantSource)
+			}
+		})
+	}
+}
+
+func TestSplitPhone(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"+4915112345678": {"49", "15112345678"},
+		"+14155552671":   {"1", "4155552671"},
+		"+390669821234":  {"39", "0669821234"},
+		"+35312345678":   {"353", "12345678"},
+	} {
+		cc, nat, ok := SplitPhone(in)
+		if !ok || cc != want[0] || nat != want[1] {
+			t.Errorf("SplitPhone(%q) = %q, %q, %v; want %v", in, cc, nat, ok, want)
+		}
+	}
+	for _, in := range []string{"", "4915112345678", "+49 151", "+"} {
+		if _, _, ok := SplitPhone(in); ok {
+			t.Errorf("SplitPhone(%q) accepted", in)
+		}
+	}
+}
