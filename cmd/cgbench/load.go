@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type loadFlags struct {
+	url, secret, brokers, topic, name string
+	concurrency, pid                  int
+	duration, quiet, timeout          time.Duration
+	json, header                      bool
+}
+
+// row is one line of the results table.
+type row struct {
+	Name        string         `json:"name"`
+	Concurrency int            `json:"concurrency"`
+	Seconds     float64        `json:"seconds"`
+	Requests    int            `json:"requests"`
+	RPS         float64        `json:"requests_per_s"`
+	P50ms       float64        `json:"p50_ms"`
+	P99ms       float64        `json:"p99_ms"`
+	Errors      int            `json:"errors"` // every answer but 200, and failed requests
+	NetErrors   int            `json:"net_errors"`
+	OK          int            `json:"ok_200"`
+	Records     int            `json:"records_on_topic"`
+	Distinct    int            `json:"distinct_ids_on_topic"`
+	PeakRSSMiB  float64        `json:"peak_rss_mib,omitempty"`
+	Statuses    map[string]int `json:"statuses"`
+}
+
+func runLoad(ctx context.Context, args []string) error {
+	var f loadFlags
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	fs.StringVar(&f.url, "url", "", "webhook URL to POST to (required)")
+	fs.StringVar(&f.secret, "secret", "", "Standard Webhooks secret, whsec_... (required)")
+	fs.IntVar(&f.concurrency, "concurrency", 64, "requests in flight at all times")
+	fs.DurationVar(&f.duration, "duration", 20*time.Second, "how long to send")
+	fs.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "comma-separated Kafka bootstrap addresses (empty: skip counting)")
+	fs.StringVar(&f.topic, "topic", "crm.leads.v1", "topic the records should reach")
+	fs.IntVar(&f.pid, "pid", 0, "process whose peak RSS (VmHWM) to report")
+	fs.StringVar(&f.name, "name", "", "label for the table row (default: the URL)")
+	fs.DurationVar(&f.quiet, "quiet", 2*time.Second, "counting stops once the topic is this quiet")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "per-request timeout")
+	fs.BoolVar(&f.json, "json", false, "also print the row as JSON")
+	fs.BoolVar(&f.header, "header", true, "print the table header")
+	_ = fs.Parse(args)
+	if f.url == "" || f.secret == "" || f.concurrency < 1 || f.duration <= 0 {
+		return errors.New("load: --url and --secret are required; --concurrency and --duration must be positive")
+	}
+	if f.name == "" {
+		f.name = f.url
+	}
+	s, err := newSigner(f.secret)
+	if err != nil {
+		return err
+	}
+
+	var brokers []string
+	var start map[int]int64
+	if f.brokers != "" {
+		brokers = strings.Split(f.brokers, ",")
+		// Only records past these offsets can be this run's.
+		if start, err = endOffsets(ctx, brokers, f.topic); err != nil {
+			return fmt.Errorf("load: read start offsets of %s: %w", f.topic, err)
+		}
+	}
+
+	run := runID()
+	res := drive(ctx, f, s, run)
+
+	r := row{
+		Name: f.name, Concurrency: f.concurrency, Seconds: res.wall.Seconds(),
+		Requests: len(res.lat), Errors: res.requests() - res.ok, NetErrors: res.netErr,
+		OK: res.ok, Statuses: res.statuses,
+	}
+	r.RPS = float64(r.Requests) / res.wall.Seconds()
+	st := summarize(res.lat)
+	r.P50ms, r.P99ms = ms(st.p50), ms(st.p99)
+	if brokers != nil {
+		r.Records, r.Distinct, err = countRun(context.WithoutCancel(ctx), brokers, f.topic, start, run, f.quiet)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cgbench: counting records:", err)
+		}
+	}
+	if f.pid > 0 {
+		if r.PeakRSSMiB, err = peakRSS(f.pid); err != nil {
+			fmt.Fprintln(os.Stderr, "cgbench:", err)
+		}
+	}
+	printRow(os.Stdout, r, f.header)
+	if f.json {
+		b, _ := json.Marshal(r)
+		fmt.Println(string(b))
+	}
+	return nil
+}
+
+type results struct {
+	lat      []time.Duration
+	ok       int
+	netErr   int
+	statuses map[string]int
+	wall     time.Duration
+}
+
+func (r *results) requests() int { return len(r.lat) }
+
+// drive keeps exactly f.concurrency requests in flight until the duration
+// is over; each worker waits for its answer before sending the next, so
+// the offered load follows the server's speed (closed loop).
+func drive(ctx context.Context, f loadFlags, s *signer, run string) *results {
+	client := &http.Client{
+		Timeout: f.timeout,
+		Transport: &http.Transport{
+			MaxIdleConns:        f.concurrency * 2,
+			MaxIdleConnsPerHost: f.concurrency * 2,
+			IdleConnTimeout:     time.Minute,
+		},
+	}
+	defer client.CloseIdleConnections()
+
+	var seq atomic.Int64
+	var mu sync.Mutex
+	total := &results{statuses: map[string]int{}}
+	begin := time.Now()
+	end := begin.Add(f.duration)
+	var wg sync.WaitGroup
+	for range f.concurrency {
+		wg.Go(func() {
+			mine := results{statuses: map[string]int{}}
+			lat := make([]time.Duration, 0, 4096)
+			for ctx.Err() == nil && time.Now().Before(end) {
+				n := seq.Add(1)
+				status, d, err := post(ctx, client, f.url, s, run, n)
+				lat = append(lat, d)
+				switch {
+				case err != nil:
+					mine.netErr++
+					mine.statuses["error"]++
+				case status == http.StatusOK:
+					mine.ok++
+					mine.statuses["200"]++
+				default:
+					mine.statuses[strconv.Itoa(status)]++
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			total.lat = append(total.lat, lat...)
+			total.ok += mine.ok
+			total.netErr += mine.netErr
+			for k, v := range mine.statuses {
+				total.statuses[k] += v
+			}
+		})
+	}
+	wg.Wait()
+	total.wall = time.Since(begin)
+	return total
+}
+
+func post(ctx context.Context, c *http.Client, url string, s *signer, run string, n int64) (int, time.Duration, error) {
+	id := fmt.Sprintf("cgb-%s-%d", run, n)
+	now := time.Now()
+	body := payload(id, n, now)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	s.setHeaders(req.Header, id, now, body)
+	t0 := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, time.Since(t0), err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, time.Since(t0), nil
+}
+
+// payload is a generic lead with consent for e-mail marketing, so a gateway
+// with a sensible policy forwards it (without the analytics-only fields).
+func payload(id string, n int64, now time.Time) []byte {
+	return fmt.Appendf(nil, `{"id":%q,"type":"lead.created","occurred_at":%q,`+
+		`"lead":{"email":"u%d@example.com","phone":"+4915112345678","first_name":"Ana","last_name":"Muster","company":"ACME","country":"DE"},`+
+		`"consent":{"marketing_email":true,"analytics":false}}`,
+		id, now.UTC().Format(time.RFC3339), n)
+}
+
+func runID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type stats struct{ p50, p99 time.Duration }
+
+// summarize uses nearest-rank percentiles: the value at or below which p of
+// the samples fall, always an observed latency.
+func summarize(lat []time.Duration) stats {
+	if len(lat) == 0 {
+		return stats{}
+	}
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	rank := func(p float64) time.Duration {
+		i := int(p*float64(len(s))+0.999999) - 1
+		return s[min(max(i, 0), len(s)-1)]
+	}
+	return stats{p50: rank(0.50), p99: rank(0.99)}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func printRow(w io.Writer, r row, header bool) {
+	const format = "%-24s %12s %9s %9s %8s %9s %9s %9s\n"
+	if header {
+		fmt.Fprintf(w, format, "name", "requests/s", "p50 ms", "p99 ms", "errors", "200s", "records", "rss MiB")
+	}
+	rss := "-"
+	if r.PeakRSSMiB > 0 {
+		rss = fmt.Sprintf("%.1f", r.PeakRSSMiB)
+	}
+	fmt.Fprintf(w, format, r.Name,
+		fmt.Sprintf("%.0f", r.RPS), fmt.Sprintf("%.2f", r.P50ms), fmt.Sprintf("%.2f", r.P99ms),
+		strconv.Itoa(r.Errors), strconv.Itoa(r.OK), strconv.Itoa(r.Records), rss)
+}
+
+// peakRSS reads VmHWM, the resident-set high-water mark since the process
+// started, from /proc (Linux only).
+func peakRSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("--pid %d: %w", pid, err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err != nil {
+				return 0, fmt.Errorf("--pid %d: VmHWM: %w", pid, err)
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("--pid %d: no VmHWM in /proc/%d/status", pid, pid)
+}
