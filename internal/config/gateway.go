@@ -18,7 +18,7 @@ type Gateway struct {
 	Listen string `yaml:"listen" validate:"required,hostname_port"`
 	// PublicURL is how platforms reach this gateway (printed webhook URLs).
 	// Default http://<listen>.
-	PublicURL string `yaml:"public_url" validate:"omitempty,url"`
+	PublicURL string   `yaml:"public_url" validate:"omitempty,url"`
 	Database  Database `yaml:"database"`
 	Kafka     Kafka    `yaml:"kafka"`
 	Topics    Topics   `yaml:"topics"`

@@ -1,0 +1,10 @@
+// Package httpapi is the HTTP edge: gin handlers that turn requests into
+// framework-free pipeline calls and outcomes back into JSON answers.
+//
+// Status precedence on intake (DESIGN.md §10): 404 unknown or disabled
+// connector → 413 body over the limit → 401 authentication → 400 malformed
+// → 200. Every error body is JSON: {"error": {"code", "message",
+// "request_id"}}. Access logs carry method, route, status, latency,
+// connector id and request id — never query strings (handshakes carry
+// verify tokens there) and never bodies.
+package httpapi

@@ -1,0 +1,214 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/consentgate/consentgate/internal/config"
+	"github.com/consentgate/consentgate/internal/consent"
+	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/kafka"
+	"github.com/consentgate/consentgate/internal/store"
+	"github.com/consentgate/consentgate/internal/subject"
+)
+
+// Producer is the part of the Kafka sink the pipeline uses.
+type Producer interface {
+	Produce(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Options wire a pipeline.
+type Options struct {
+	Store         store.Store
+	Producer      Producer
+	Engine        *consent.Engine
+	Keyer         *subject.Keyer
+	PolicyVersion string
+	ConsentTopic  string
+	Log           *slog.Logger
+	Metrics       *Metrics
+	Now           func() time.Time
+	// KafkaTimeout bounds the wait for Kafka before the outbox takes over.
+	KafkaTimeout time.Duration
+	// Lease is how long a de-dup claim protects an event in flight.
+	Lease time.Duration
+}
+
+// Pipeline processes deliveries for a set of connectors that can be
+// swapped at run time (reload, admin API) without dropping requests.
+type Pipeline struct {
+	opts       Options
+	connectors atomic.Pointer[map[string]*config.Connector]
+}
+
+// New returns a pipeline; call SetConnectors before use.
+func New(o Options) *Pipeline {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.KafkaTimeout <= 0 {
+		o.KafkaTimeout = 3 * time.Second
+	}
+	if o.Lease <= 0 {
+		o.Lease = 2 * time.Minute
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	p := &Pipeline{opts: o}
+	empty := map[string]*config.Connector{}
+	p.connectors.Store(&empty)
+	return p
+}
+
+// SetConnectors replaces the live connector set atomically.
+func (p *Pipeline) SetConnectors(cs []*config.Connector) {
+	m := make(map[string]*config.Connector, len(cs))
+	for _, c := range cs {
+		m[c.ID] = c
+	}
+	p.connectors.Store(&m)
+}
+
+// Connectors returns the live connector set.
+func (p *Pipeline) Connectors() map[string]*config.Connector { return *p.connectors.Load() }
+
+// Connector finds an enabled connector; ok is false for unknown or
+// disabled ones (both answer 404: a disabled connector must look absent).
+func (p *Pipeline) Connector(id string) (*config.Connector, bool) {
+	c, ok := (*p.connectors.Load())[id]
+	if !ok || !c.Enabled {
+		return nil, false
+	}
+	return c, true
+}
+
+// Metrics exposes the pipeline's metrics (for the HTTP layer).
+func (p *Pipeline) Metrics() *Metrics { return p.opts.Metrics }
+
+// Outcome is the answer for one delivery.
+type Outcome struct {
+	Status int
+	// Code and Message explain an error to the sender (no PII).
+	Code    string
+	Message string
+	// RetryAfter is set on 429/503.
+	RetryAfter time.Duration
+	Summary    Summary
+}
+
+// Summary counts what a delivery turned into.
+type Summary struct {
+	Records    int `json:"records"`
+	Forwarded  int `json:"forwarded"`
+	Queued     int `json:"queued"`
+	Dropped    int `json:"dropped"`
+	Duplicates int `json:"duplicates"`
+	Jobs       int `json:"jobs"`
+	Ignored    int `json:"ignored"`
+}
+
+func fail(err error) Outcome {
+	st := ingest.StatusOf(err)
+	return Outcome{Status: st, Code: codeOf(st), Message: err.Error()}
+}
+
+func codeOf(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "unauthenticated"
+	case http.StatusBadRequest:
+		return "malformed"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusMethodNotAllowed:
+		return "no_handshake"
+	case http.StatusNotFound:
+		return "unknown_connector"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	return "internal"
+}
+
+var errUnavailable = errors.New("the gateway could not store this delivery right now (Kafka and the database are unavailable); retry later")
+
+// Handshake answers a platform's GET verification.
+func (p *Pipeline) Handshake(c *config.Connector, req *ingest.Request) (ingest.Response, Outcome) {
+	h, ok := c.Impl.(ingest.Handshaker)
+	if !ok {
+		return ingest.Response{}, fail(ingest.Errorf(ingest.ErrNoHandshake, "platform %s has no GET handshake; send deliveries with POST", c.Platform))
+	}
+	resp, err := h.Handshake(req)
+	if err != nil {
+		p.opts.Metrics.requests.WithLabelValues(c.ID, "handshake", statusLabel(ingest.StatusOf(err))).Inc()
+		return ingest.Response{}, fail(err)
+	}
+	p.opts.Metrics.requests.WithLabelValues(c.ID, "handshake", "200").Inc()
+	return resp, Outcome{Status: resp.Status}
+}
+
+// Deliver runs one verified-size delivery through the pipeline.
+func (p *Pipeline) Deliver(ctx context.Context, c *config.Connector, req *ingest.Request) Outcome {
+	out := p.deliver(ctx, c, req)
+	p.opts.Metrics.requests.WithLabelValues(c.ID, "delivery", statusLabel(out.Status)).Inc()
+	return out
+}
+
+func (p *Pipeline) deliver(ctx context.Context, c *config.Connector, req *ingest.Request) Outcome {
+	log := p.opts.Log.With("connector", c.ID, "request_id", req.RequestID)
+	if err := c.Impl.Verify(req); err != nil {
+		log.Info("delivery refused", "status", ingest.StatusOf(err), "reason", err.Error())
+		return fail(err)
+	}
+	batch, err := c.Impl.Parse(req)
+	if err != nil {
+		log.Info("delivery refused", "status", ingest.StatusOf(err), "reason", err.Error())
+		return fail(err)
+	}
+	sum := Summary{Records: len(batch.Records), Jobs: len(batch.Jobs), Ignored: batch.Ignored}
+	if batch.Ignored > 0 {
+		p.opts.Metrics.records.WithLabelValues(c.ID, "ignored").Add(float64(batch.Ignored))
+	}
+	if len(batch.Jobs) > 0 {
+		if err := p.enqueue(ctx, c, batch.Jobs); err != nil {
+			log.Error("store fetch jobs", "err", err)
+			return Outcome{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: errUnavailable.Error(), RetryAfter: 10 * time.Second}
+		}
+	}
+	if len(batch.Records) > 0 {
+		res, err := p.process(ctx, c, batch.Records, evidence{
+			requestID:  req.RequestID,
+			receivedAt: req.ReceivedAt,
+			payload:    req.Body,
+			gpc:        req.Header.Get("Sec-GPC") == "1",
+		})
+		if err != nil {
+			log.Error("delivery not kept", "err", err)
+			return Outcome{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: errUnavailable.Error(), RetryAfter: 10 * time.Second}
+		}
+		sum.Forwarded, sum.Queued, sum.Dropped, sum.Duplicates = res.forwarded, res.queued, res.dropped, res.duplicates
+	}
+	return Outcome{Status: http.StatusOK, Summary: sum}
+}
+
+func (p *Pipeline) enqueue(ctx context.Context, c *config.Connector, jobs []ingest.FetchJob) error {
+	now := p.opts.Now()
+	sj := make([]store.Job, len(jobs))
+	for i, j := range jobs {
+		sj[i] = store.Job{Connector: c.ID, EventID: j.EventID, Ref: j.Ref, Form: j.Form, OccurredAt: j.OccurredAt, State: store.JobPending, NextAttempt: now, CreatedAt: now, UpdatedAt: now}
+	}
+	return p.opts.Store.EnqueueJobs(ctx, sj)
+}
+
+func statusLabel(s int) string { return strconv.Itoa(s) }

@@ -1,0 +1,352 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/consentgate/consentgate/internal/config"
+	"github.com/consentgate/consentgate/internal/consent"
+	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/kafka"
+	"github.com/consentgate/consentgate/internal/store"
+)
+
+// evidence is what a delivery contributes to ledger entries.
+type evidence struct {
+	requestID  string
+	receivedAt time.Time
+	payload    []byte // hashed, never stored
+	gpc        bool   // Sec-GPC header
+}
+
+type processed struct {
+	forwarded, queued, dropped, duplicates int
+}
+
+// prepared is one claimed record on its way out.
+type prepared struct {
+	rec      ingest.Record
+	key      store.EventKey
+	fields   map[string]string // canonical
+	subject  string
+	keySrc   string
+	gpc      bool
+	entries  []store.ConsentEntry
+	result   consent.Result
+	msg      *kafka.Message
+	decision store.Decision
+}
+
+// process de-duplicates, resolves consent, filters and forwards records.
+// It returns an error only when nothing could be kept (claims released).
+func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []ingest.Record, ev evidence) (processed, error) {
+	var res processed
+	st := p.opts.Store
+	now := p.opts.Now()
+
+	keys := make([]store.EventKey, len(recs))
+	for i, r := range recs {
+		keys[i] = store.EventKey{Connector: c.ID, EventID: r.EventID}
+	}
+	won, err := st.ClaimEvents(ctx, keys, now, p.opts.Lease)
+	if err != nil {
+		return res, fmt.Errorf("claim %d events: %w", len(keys), err)
+	}
+	payloadSum := ""
+	if len(ev.payload) > 0 {
+		s := sha256.Sum256(ev.payload)
+		payloadSum = hex.EncodeToString(s[:])
+	}
+
+	var work []*prepared
+	for i, r := range recs {
+		if !won[i] {
+			res.duplicates++
+			p.opts.Metrics.records.WithLabelValues(c.ID, "duplicate").Inc()
+			continue
+		}
+		work = append(work, p.prepare(c, r, keys[i], ev, payloadSum, now))
+	}
+	if len(work) == 0 {
+		return res, nil
+	}
+	claimed := make([]store.EventKey, len(work))
+	for i, w := range work {
+		claimed[i] = w.key
+	}
+	release := func(cause error) error {
+		if rerr := st.ReleaseEvents(context.WithoutCancel(ctx), claimed); rerr != nil {
+			p.opts.Log.Error("release claims", "connector", c.ID, "err", rerr)
+		}
+		return cause
+	}
+
+	// Payload consent is evidence: it enters the ledger before the filter
+	// runs, so the filter sees it exactly as any later reader will.
+	var entries []store.ConsentEntry
+	subjects := map[string]bool{}
+	for _, w := range work {
+		entries = append(entries, w.entries...)
+		if w.rec.Kind != ingest.KindDeletion {
+			subjects[w.subject] = true
+		}
+	}
+	if len(entries) > 0 {
+		if err := st.AppendConsent(ctx, entries); err != nil {
+			return res, release(fmt.Errorf("record payload consent: %w", err))
+		}
+	}
+	current := map[string]map[string]store.ConsentEntry{}
+	if len(subjects) > 0 {
+		ks := make([]string, 0, len(subjects))
+		for k := range subjects {
+			ks = append(ks, k)
+		}
+		current, err = st.CurrentConsent(ctx, ks)
+		if err != nil {
+			return res, release(fmt.Errorf("read consent of %d subjects: %w", len(ks), err))
+		}
+	}
+
+	var msgs []kafka.Message
+	decisions := make([]store.Decision, 0, len(work))
+	for _, w := range work {
+		p.decide(c, w, current[w.subject], ev, now)
+		if w.msg != nil {
+			msgs = append(msgs, *w.msg)
+		}
+		decisions = append(decisions, w.decision)
+	}
+
+	queued := false
+	if len(msgs) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, p.opts.KafkaTimeout)
+		err := p.opts.Producer.Produce(pctx, msgs...)
+		cancel()
+		if err != nil {
+			p.opts.Log.Warn("kafka did not take the records in time; using the outbox", "connector", c.ID, "records", len(msgs), "err", err)
+			queued = true
+		}
+	}
+	comp := store.Completion{Done: claimed, Decisions: decisions}
+	if queued {
+		for _, m := range msgs {
+			comp.Outbox = append(comp.Outbox, toOutbox(m, now))
+		}
+		for i := range comp.Decisions {
+			if comp.Decisions[i].Outcome == OutcomeForwarded || comp.Decisions[i].Outcome == OutcomeTest {
+				comp.Decisions[i].Outcome = OutcomeQueued
+			}
+		}
+	}
+	if err := st.CompleteEvents(context.WithoutCancel(ctx), comp); err != nil {
+		if !queued {
+			// Kafka has the records: the answer is 200. The pending claims
+			// expire after the lease, so a platform retry may forward a
+			// second copy — at-least-once, with a stable CloudEvents id.
+			p.opts.Log.Error("complete events after kafka ack", "connector", c.ID, "err", err)
+		} else {
+			return res, release(fmt.Errorf("kafka unavailable and outbox write failed: %w", err))
+		}
+	}
+	for _, d := range comp.Decisions {
+		switch d.Outcome {
+		case OutcomeForwarded, OutcomeTest:
+			res.forwarded++
+		case OutcomeQueued:
+			res.queued++
+		case OutcomeDropped:
+			res.dropped++
+		}
+		p.opts.Metrics.records.WithLabelValues(c.ID, d.Outcome).Inc()
+	}
+	for _, w := range work {
+		p.opts.Metrics.observe(c.ID, w.result)
+	}
+	return res, nil
+}
+
+// Decision outcomes.
+const (
+	OutcomeForwarded = "forwarded"
+	OutcomeDropped   = "dropped"
+	OutcomeQueued    = "queued"
+	OutcomeTest      = "test"
+)
+
+// prepare maps fields, keys the subject and turns checkbox answers into
+// ledger entries.
+func (p *Pipeline) prepare(c *config.Connector, r ingest.Record, key store.EventKey, ev evidence, payloadSum string, now time.Time) *prepared {
+	w := &prepared{rec: r, key: key, fields: mapFields(c.Mapping, r.Fields)}
+	w.gpc = ev.gpc || r.GPC || (c.GPCField != "" && truthy(r.Fields[c.GPCField]) == answerYes)
+	w.subject, w.keySrc = p.opts.Keyer.ForFields(w.fields, string(r.Kind), c.Platform, phoneRegion(w.fields, c.DefaultJurisdiction))
+	if w.subject == "" {
+		// No identifier at all: key by the event, so the record still has
+		// a stable, identifier-free key.
+		w.subject, w.keySrc = p.opts.Keyer.Hash("event:"+c.ID+":"+r.EventID), "event"
+	}
+	if r.Kind == ingest.KindDeletion {
+		return w
+	}
+	obtained := r.OccurredAt
+	if obtained.IsZero() {
+		obtained = ev.receivedAt
+	}
+	for _, cb := range c.Checkboxes {
+		var status string
+		if v, ok := r.Checkboxes[cb.Key]; ok {
+			status = grantOrDeny(v)
+		} else if s, ok := r.Fields[cb.Key]; ok {
+			switch truthy(s) {
+			case answerYes:
+				status = store.StatusGranted
+			case answerNo:
+				status = store.StatusDenied
+			}
+		}
+		if status == "" {
+			continue // silence is neither consent nor denial
+		}
+		e := store.ConsentEntry{
+			ID: uuid.NewString(), SubjectKey: w.subject, Purpose: cb.Purpose, Status: status,
+			Method: store.MethodFormCheckbox, Platform: c.Platform, Connector: c.ID, Form: r.Form,
+			CheckboxKey: cb.Key, ObtainedAt: obtained.UTC(), RecordedAt: now.UTC(),
+			PayloadSHA256: payloadSum, RequestID: ev.requestID,
+		}
+		if cb.Notice != nil {
+			e.NoticeID, e.NoticeVersion = cb.Notice.ID, cb.Notice.Version
+		}
+		w.entries = append(w.entries, e)
+	}
+	return w
+}
+
+// decide runs the policy and builds the Kafka message and the decision.
+func (p *Pipeline) decide(c *config.Connector, w *prepared, ledger map[string]store.ConsentEntry, ev evidence, now time.Time) {
+	r := w.rec
+	d := store.Decision{
+		ID: uuid.NewString(), At: now.UTC(), Connector: c.ID, EventID: r.EventID,
+		SubjectKey: w.subject, PolicyVersion: p.opts.PolicyVersion, RequestID: ev.requestID,
+		Fields: map[string]string{},
+	}
+	topic := topicFor(c, r)
+	if r.Kind == ingest.KindDeletion {
+		// A deletion carries no personal data, only whom and what to delete.
+		d.Outcome, d.Topic, d.Rules = OutcomeForwarded, topic, []string{"deletion.forward"}
+		w.msg = p.message(c, w, topic, nil, nil, ev, now)
+		w.decision = d
+		return
+	}
+	states := make(map[string]consent.State, len(ledger))
+	for purpose, e := range ledger {
+		states[purpose] = consent.State{Status: e.Status, EntryID: e.ID, ObtainedAt: e.ObtainedAt, ExpiresAt: e.ExpiresAt}
+	}
+	w.result = p.opts.Engine.Decide(consent.Input{
+		Fields: w.fields, DefaultJurisdiction: c.DefaultJurisdiction, Consent: states, GPC: w.gpc, Now: now,
+	})
+	d.Rules = w.result.Rules
+	for f, fa := range w.result.FieldActions {
+		d.Fields[f] = fa.Action
+	}
+	for raw := range r.Fields {
+		if _, mapped := c.Mapping[raw]; !mapped {
+			d.Fields[raw] = "drop"
+		}
+	}
+	if w.result.Drop {
+		d.Outcome = OutcomeDropped
+		w.decision = d
+		return
+	}
+	d.Outcome, d.Topic = OutcomeForwarded, topic
+	if r.Test {
+		d.Outcome = OutcomeTest
+	}
+	w.msg = p.message(c, w, topic, w.result.Fields, &w.result, ev, now)
+	w.decision = d
+}
+
+func topicFor(c *config.Connector, r ingest.Record) string {
+	switch {
+	case r.Test:
+		return c.Topics.Test
+	case r.Kind == ingest.KindInteraction:
+		return c.Topics.Interactions
+	case r.Kind == ingest.KindDeletion && !strings.Contains(r.Type, "lead"):
+		return c.Topics.Interactions
+	}
+	return c.Topics.Leads
+}
+
+// mapFields applies the connector's mapping. When several platform fields
+// map to one canonical field the first non-empty in name order wins, so
+// the outcome does not depend on map iteration.
+func mapFields(mapping, raw map[string]string) map[string]string {
+	names := make([]string, 0, len(raw))
+	for k := range raw {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make(map[string]string, len(mapping))
+	for _, k := range names {
+		canon, ok := mapping[k]
+		if !ok || canon == "" || raw[k] == "" {
+			continue
+		}
+		if _, set := out[canon]; !set {
+			out[canon] = raw[k]
+		}
+	}
+	return out
+}
+
+type answer int
+
+const (
+	answerNone answer = iota
+	answerYes
+	answerNo
+)
+
+func truthy(s string) answer {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "yes", "1", "y", "on", "checked":
+		return answerYes
+	case "false", "no", "0", "n", "off", "unchecked":
+		return answerNo
+	}
+	return answerNone
+}
+
+func grantOrDeny(v bool) string {
+	if v {
+		return store.StatusGranted
+	}
+	return store.StatusDenied
+}
+
+// phoneRegion is the region used to read national phone numbers.
+func phoneRegion(fields map[string]string, jurisdiction string) string {
+	if c := strings.ToUpper(strings.TrimSpace(fields["country"])); len(c) == 2 {
+		return c
+	}
+	if len(jurisdiction) >= 2 && jurisdiction != "EU" && jurisdiction != "EEA" {
+		return jurisdiction[:2]
+	}
+	return ""
+}
+
+func toOutbox(m kafka.Message, now time.Time) store.OutboxMessage {
+	h := make(map[string]string, len(m.Headers))
+	for _, kv := range m.Headers {
+		h[kv.Key] = kv.Value
+	}
+	return store.OutboxMessage{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: h, SubjectKey: string(m.Key), CreatedAt: now.UTC()}
+}
