@@ -124,7 +124,9 @@ func (p *Pipeline) runJob(ctx context.Context, j store.Job, o JobOptions) {
 // retryOrDead schedules the next attempt with exponential backoff and
 // full jitter (or the platform's Retry-After), or dead-letters the job.
 func (p *Pipeline) retryOrDead(ctx context.Context, j store.Job, o JobOptions, cause error, after time.Duration) {
-	attempts := j.Attempts + 1
+	// ClaimJobs counted this attempt already, so a worker that crashes
+	// mid-fetch still moves the job towards the dead letter.
+	attempts := j.Attempts
 	if o.MaxAttempts > 0 && attempts >= o.MaxAttempts {
 		p.opts.Metrics.Jobs.WithLabelValues(j.Connector, "dead_letter").Inc()
 		reason := fmt.Sprintf("gave up after %d attempts: %v", attempts, cause)

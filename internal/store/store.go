@@ -24,6 +24,16 @@ type Store interface {
 	Outbox
 	Ledger
 	Jobs
+	Notices
+}
+
+// Migrator is implemented by the SQL backends: Migrate applies pending
+// schema migrations (the `migrate` command, or a store opened without
+// migrating at open) and SchemaVersion reports the applied and the newest
+// known version.
+type Migrator interface {
+	Migrate(ctx context.Context) error
+	SchemaVersion(ctx context.Context) (current, latest int64, err error)
 }
 
 // EventKey identifies one platform event for de-duplication.
@@ -48,7 +58,9 @@ type Events interface {
 	CompleteEvents(ctx context.Context, c Completion) error
 	// ReleaseEvents removes pending claims.
 	ReleaseEvents(ctx context.Context, keys []EventKey) error
-	// PurgeSeen forgets completed events seen before the cut-off (de-dup window).
+	// PurgeSeen forgets completed events seen before the cut-off (de-dup
+	// window), and pending claims taken before it: those were abandoned
+	// long ago, since the window is far longer than any lease.
 	PurgeSeen(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -174,8 +186,19 @@ type Ledger interface {
 	// ConsentHistory returns every entry of a subject, oldest first.
 	ConsentHistory(ctx context.Context, subjectKey string) ([]ConsentEntry, error)
 	// EraseSubject deletes a subject's entries and leaves one tombstone
-	// without identifier; returns how many entries were removed.
+	// without identifier; returns how many entries were removed. No row in
+	// the store keeps the subject key afterwards: queued outbox messages of
+	// the subject are deleted and decisions lose their subject key.
 	EraseSubject(ctx context.Context, subjectKey string, at time.Time) (int64, error)
+	// ListTombstones returns erasures, newest first; limit defaults to 100.
+	ListTombstones(ctx context.Context, limit int) ([]Tombstone, error)
+}
+
+// Tombstone proves an erasure happened without saying whose.
+type Tombstone struct {
+	ID             string    `db:"id" json:"id"`
+	ErasedAt       time.Time `db:"erased_at" json:"erased_at"`
+	EntriesRemoved int64     `db:"entries_removed" json:"entries_removed"`
 }
 
 // Fetch job states.
@@ -201,6 +224,12 @@ type Job struct {
 	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
 }
 
+// Jobs is the fetch-job queue. Attempts counts claims: ClaimJobs increments
+// it, so a job whose worker keeps dying still reaches the dead letter, and
+// RetryJob only records why the attempt failed and when to try next.
+// FinishJob, RetryJob, DeadLetterJob and RequeueJob return ErrNotFound for
+// an unknown id; RequeueJob returns ErrConflict for a job that is not
+// dead-lettered.
 type Jobs interface {
 	// EnqueueJobs stores jobs as pending, available now; a job whose
 	// (connector, event id) exists already is skipped (not an error).
@@ -214,8 +243,30 @@ type Jobs interface {
 	RetryJob(ctx context.Context, id int64, next time.Time, reason string) error
 	// DeadLetterJob records a final failure.
 	DeadLetterJob(ctx context.Context, id int64, reason string) error
-	// ListJobs lists jobs in a state, newest first.
+	// ListJobs lists jobs in a state ("" for any), newest first; limit
+	// defaults to 100.
 	ListJobs(ctx context.Context, state string, limit int) ([]Job, error)
 	// RequeueJob moves a dead-lettered job back to pending with zero attempts.
 	RequeueJob(ctx context.Context, id int64, now time.Time) error
+}
+
+// Notice is a registered privacy text: what a subject was shown when a
+// consent was obtained. The text itself is not stored, only its SHA-256.
+type Notice struct {
+	ID            string    `db:"id" json:"id"`
+	Version       string    `db:"version" json:"version"`
+	URL           string    `db:"url" json:"url,omitempty"`
+	TextSHA256    string    `db:"text_sha256" json:"text_sha256"`
+	EffectiveFrom time.Time `db:"effective_from" json:"effective_from"`
+}
+
+type Notices interface {
+	// PutNotice registers a notice version. Registering the same content
+	// again is a no-op; different content under an existing (id, version)
+	// returns ErrConflict, because what was shown must never change.
+	PutNotice(ctx context.Context, n Notice) error
+	// ListNotices returns every version, by id then effective date.
+	ListNotices(ctx context.Context) ([]Notice, error)
+	// GetNotice returns ErrNotFound when there is none.
+	GetNotice(ctx context.Context, id, version string) (Notice, error)
 }

@@ -1,0 +1,118 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/consentgate/consentgate/internal/store"
+)
+
+const decisionCols = "id, at, connector, event_id, subject_key, outcome, rules, fields, policy_version, topic, request_id"
+
+func (db *DB) decisionRow(d store.Decision) ([]any, error) {
+	if d.ID == "" {
+		d.ID = uuid.NewString()
+	}
+	if d.At.IsZero() {
+		d.At = time.Now()
+	}
+	rules := d.Rules
+	if rules == nil {
+		rules = []string{}
+	}
+	fields := d.Fields
+	if fields == nil {
+		fields = map[string]string{}
+	}
+	r, err := jsonText(rules)
+	if err != nil {
+		return nil, fmt.Errorf("encode decision rules: %w", err)
+	}
+	f, err := jsonText(fields)
+	if err != nil {
+		return nil, fmt.Errorf("encode decision fields: %w", err)
+	}
+	return []any{d.ID, db.ts(d.At), d.Connector, d.EventID, d.SubjectKey, d.Outcome, r, f,
+		d.PolicyVersion, d.Topic, d.RequestID}, nil
+}
+
+type decisionRow struct {
+	ID            string `db:"id"`
+	At            Time   `db:"at"`
+	Connector     string `db:"connector"`
+	EventID       string `db:"event_id"`
+	SubjectKey    string `db:"subject_key"`
+	Outcome       string `db:"outcome"`
+	Rules         string `db:"rules"`
+	Fields        string `db:"fields"`
+	PolicyVersion string `db:"policy_version"`
+	Topic         string `db:"topic"`
+	RequestID     string `db:"request_id"`
+}
+
+func (r decisionRow) decision() (store.Decision, error) {
+	d := store.Decision{
+		ID: r.ID, At: r.At.Time, Connector: r.Connector, EventID: r.EventID,
+		SubjectKey: r.SubjectKey, Outcome: r.Outcome, PolicyVersion: r.PolicyVersion,
+		Topic: r.Topic, RequestID: r.RequestID,
+	}
+	if err := json.Unmarshal([]byte(r.Rules), &d.Rules); err != nil {
+		return d, fmt.Errorf("decode rules of decision %s: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(r.Fields), &d.Fields); err != nil {
+		return d, fmt.Errorf("decode fields of decision %s: %w", r.ID, err)
+	}
+	return d, nil
+}
+
+// ListDecisions returns newest first; Since is inclusive, Until exclusive.
+func (db *DB) ListDecisions(ctx context.Context, f store.DecisionFilter) ([]store.Decision, error) {
+	var where []string
+	var args []any
+	if f.Connector != "" {
+		where = append(where, "connector = ?")
+		args = append(args, f.Connector)
+	}
+	if f.Outcome != "" {
+		where = append(where, "outcome = ?")
+		args = append(args, f.Outcome)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, db.ts(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "at < ?")
+		args = append(args, db.ts(f.Until))
+	}
+	q := "SELECT " + decisionCols + " FROM decisions"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY at DESC, id DESC LIMIT ?"
+	args = append(args, limitOr(f.Limit, 100))
+
+	var out []store.Decision
+	err := db.read(ctx, "list decisions", func(r *sqlx.DB) error {
+		var rows []decisionRow
+		if err := r.SelectContext(ctx, &rows, r.Rebind(q), args...); err != nil {
+			return err
+		}
+		out = make([]store.Decision, 0, len(rows))
+		for _, row := range rows {
+			d, err := row.decision()
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,169 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/consentgate/consentgate/internal/store"
+)
+
+const (
+	claimPending = "pending"
+	claimDone    = "done"
+)
+
+// ClaimEvents inserts a pending claim per key; a key already claimed is won
+// only when its claim is pending and older than the lease. The insert and
+// the lease check are one INSERT ... ON CONFLICT DO UPDATE ... WHERE
+// statement, so of any number of concurrent claimers exactly one sees its
+// row come back from RETURNING.
+func (db *DB) ClaimEvents(ctx context.Context, keys []store.EventKey, now time.Time, lease time.Duration) ([]bool, error) {
+	won := make([]bool, len(keys))
+	if len(keys) == 0 {
+		return won, nil
+	}
+	// One row per distinct key, in a fixed order: PostgreSQL refuses to
+	// upsert the same row twice in a statement, and a fixed lock order keeps
+	// overlapping batches from deadlocking.
+	uniq := slices.Clone(keys)
+	slices.SortFunc(uniq, cmpKey)
+	uniq = slices.Compact(uniq)
+
+	err := db.tx(ctx, "claim events", func(tx *sqlx.Tx) error {
+		got := make(map[store.EventKey]bool, len(uniq))
+		const per = 500
+		for start := 0; start < len(uniq); start += per {
+			chunk := uniq[start:min(start+per, len(uniq))]
+			var b strings.Builder
+			b.WriteString("INSERT INTO seen_events (connector, event_id, state, claimed_at) VALUES ")
+			args := make([]any, 0, 3*len(chunk)+2)
+			for i, k := range chunk {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("(?, ?, 'pending', ?)")
+				args = append(args, k.Connector, k.EventID, db.ts(now))
+			}
+			b.WriteString(` ON CONFLICT (connector, event_id) DO UPDATE SET claimed_at = excluded.claimed_at
+				WHERE seen_events.state = 'pending' AND seen_events.claimed_at <= ?
+				RETURNING connector, event_id`)
+			args = append(args, db.ts(now.Add(-lease)))
+			rows, err := tx.QueryxContext(ctx, tx.Rebind(b.String()), args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var k store.EventKey
+				if err := rows.Scan(&k.Connector, &k.EventID); err != nil {
+					rows.Close()
+					return err
+				}
+				got[k] = true
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		// A key listed twice is won once, by its first occurrence.
+		for i, k := range keys {
+			won[i] = got[k]
+			delete(got, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return won, nil
+}
+
+func cmpKey(a, b store.EventKey) int {
+	return cmp.Or(cmp.Compare(a.Connector, b.Connector), cmp.Compare(a.EventID, b.EventID))
+}
+
+// CompleteEvents marks claims done and stores their decisions and outbox
+// messages in one transaction. A key without a claim (released or purged
+// meanwhile) is recorded as done all the same, so a redelivery stays a
+// duplicate.
+func (db *DB) CompleteEvents(ctx context.Context, c store.Completion) error {
+	done := slices.Clone(c.Done)
+	slices.SortFunc(done, cmpKey)
+	done = slices.Compact(done)
+	seenAt := db.ts(time.Now())
+
+	decisions := make([][]any, 0, len(c.Decisions))
+	for _, d := range c.Decisions {
+		row, err := db.decisionRow(d)
+		if err != nil {
+			return fmt.Errorf("complete events: %w", err)
+		}
+		decisions = append(decisions, row)
+	}
+	outbox := make([][]any, 0, len(c.Outbox))
+	for _, m := range c.Outbox {
+		row, err := db.outboxRow(m)
+		if err != nil {
+			return fmt.Errorf("complete events: %w", err)
+		}
+		outbox = append(outbox, row)
+	}
+	seen := make([][]any, 0, len(done))
+	for _, k := range done {
+		seen = append(seen, []any{k.Connector, k.EventID, claimDone, seenAt})
+	}
+
+	return db.tx(ctx, "complete events", func(tx *sqlx.Tx) error {
+		if err := insertRows(ctx, tx, "INSERT INTO seen_events (connector, event_id, state, claimed_at)",
+			" ON CONFLICT (connector, event_id) DO UPDATE SET state = 'done'", seen); err != nil {
+			return fmt.Errorf("mark done: %w", err)
+		}
+		if err := insertRows(ctx, tx, "INSERT INTO decisions ("+decisionCols+")",
+			" ON CONFLICT (id) DO NOTHING", decisions); err != nil {
+			return fmt.Errorf("insert decisions: %w", err)
+		}
+		if err := insertRows(ctx, tx, "INSERT INTO outbox ("+outboxCols+")", "", outbox); err != nil {
+			return fmt.Errorf("insert outbox: %w", err)
+		}
+		return nil
+	})
+}
+
+// ReleaseEvents removes pending claims; completed ones stay.
+func (db *DB) ReleaseEvents(ctx context.Context, keys []store.EventKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	return db.tx(ctx, "release events", func(tx *sqlx.Tx) error {
+		q := tx.Rebind("DELETE FROM seen_events WHERE connector = ? AND event_id = ? AND state = 'pending'")
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, q, k.Connector, k.EventID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PurgeSeen forgets events, completed or abandoned, first seen before the
+// cut-off.
+func (db *DB) PurgeSeen(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.tx(ctx, "purge seen events", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM seen_events WHERE claimed_at < ?"), db.ts(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

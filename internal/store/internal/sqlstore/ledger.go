@@ -1,0 +1,199 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/consentgate/consentgate/internal/store"
+)
+
+const ledgerCols = `id, subject_key, purpose, status, method, platform, connector, form, checkbox_key,
+	notice_id, notice_version, obtained_at, recorded_at, expires_at, payload_sha256, request_id`
+
+type ledgerRow struct {
+	ID            string `db:"id"`
+	SubjectKey    string `db:"subject_key"`
+	Purpose       string `db:"purpose"`
+	Status        string `db:"status"`
+	Method        string `db:"method"`
+	Platform      string `db:"platform"`
+	Connector     string `db:"connector"`
+	Form          string `db:"form"`
+	CheckboxKey   string `db:"checkbox_key"`
+	NoticeID      string `db:"notice_id"`
+	NoticeVersion string `db:"notice_version"`
+	ObtainedAt    Time   `db:"obtained_at"`
+	RecordedAt    Time   `db:"recorded_at"`
+	ExpiresAt     Time   `db:"expires_at"`
+	PayloadSHA256 string `db:"payload_sha256"`
+	RequestID     string `db:"request_id"`
+}
+
+func (r ledgerRow) entry() store.ConsentEntry {
+	return store.ConsentEntry{
+		ID: r.ID, SubjectKey: r.SubjectKey, Purpose: r.Purpose, Status: r.Status, Method: r.Method,
+		Platform: r.Platform, Connector: r.Connector, Form: r.Form, CheckboxKey: r.CheckboxKey,
+		NoticeID: r.NoticeID, NoticeVersion: r.NoticeVersion, ObtainedAt: r.ObtainedAt.Time,
+		RecordedAt: r.RecordedAt.Time, ExpiresAt: r.ExpiresAt.ptr(), PayloadSHA256: r.PayloadSHA256,
+		RequestID: r.RequestID,
+	}
+}
+
+// AppendConsent adds entries in one transaction. An entry without ID gets a
+// fresh one, without RecordedAt the current time; an ID already in the
+// ledger fails the whole call with ErrConflict.
+func (db *DB) AppendConsent(ctx context.Context, entries []store.ConsentEntry) error {
+	rows := make([][]any, 0, len(entries))
+	now := time.Now()
+	for i, e := range entries {
+		if err := validEntry(e); err != nil {
+			return fmt.Errorf("append consent: entry %d: %w", i, err)
+		}
+		if e.ID == "" {
+			e.ID = uuid.NewString()
+		}
+		if e.RecordedAt.IsZero() {
+			e.RecordedAt = now
+		}
+		var expires any
+		if e.ExpiresAt != nil {
+			expires = db.ts(*e.ExpiresAt)
+		}
+		rows = append(rows, []any{e.ID, e.SubjectKey, e.Purpose, e.Status, e.Method, e.Platform,
+			e.Connector, e.Form, e.CheckboxKey, e.NoticeID, e.NoticeVersion, db.ts(e.ObtainedAt),
+			db.ts(e.RecordedAt), expires, e.PayloadSHA256, e.RequestID})
+	}
+	return db.tx(ctx, "append consent", func(tx *sqlx.Tx) error {
+		return insertRows(ctx, tx, "INSERT INTO consent_ledger ("+ledgerCols+")", "", rows)
+	})
+}
+
+func validEntry(e store.ConsentEntry) error {
+	switch {
+	case e.SubjectKey == "":
+		return errors.New("subject_key is empty")
+	case e.Purpose == "":
+		return errors.New("purpose is empty")
+	case e.Status != store.StatusGranted && e.Status != store.StatusDenied && e.Status != store.StatusWithdrawn:
+		return fmt.Errorf("status %q: want granted, denied or withdrawn", e.Status)
+	case e.Method == "":
+		return errors.New("method is empty")
+	case e.ObtainedAt.IsZero():
+		return errors.New("obtained_at is zero")
+	}
+	return nil
+}
+
+// CurrentConsent picks, per subject and purpose, the entry with the latest
+// ObtainedAt, then RecordedAt, then insertion order.
+func (db *DB) CurrentConsent(ctx context.Context, subjectKeys []string) (map[string]map[string]store.ConsentEntry, error) {
+	out := make(map[string]map[string]store.ConsentEntry)
+	if len(subjectKeys) == 0 {
+		return out, nil
+	}
+	const q = `SELECT ` + ledgerCols + ` FROM (
+		SELECT *, ROW_NUMBER() OVER (PARTITION BY subject_key, purpose
+			ORDER BY obtained_at DESC, recorded_at DESC, seq DESC) AS rn
+		FROM consent_ledger WHERE subject_key IN (?)) latest
+		WHERE rn = 1`
+	err := db.read(ctx, "current consent", func(r *sqlx.DB) error {
+		clear(out)
+		for start := 0; start < len(subjectKeys); start += 1000 {
+			query, args, err := in(r, q, subjectKeys[start:min(start+1000, len(subjectKeys))])
+			if err != nil {
+				return err
+			}
+			var rows []ledgerRow
+			if err := r.SelectContext(ctx, &rows, query, args...); err != nil {
+				return err
+			}
+			for _, row := range rows {
+				e := row.entry()
+				if out[e.SubjectKey] == nil {
+					out[e.SubjectKey] = make(map[string]store.ConsentEntry)
+				}
+				out[e.SubjectKey][e.Purpose] = e
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ConsentHistory returns a subject's entries by time of choice, so the last
+// entry of each purpose is the current one.
+func (db *DB) ConsentHistory(ctx context.Context, subjectKey string) ([]store.ConsentEntry, error) {
+	var out []store.ConsentEntry
+	err := db.read(ctx, "consent history", func(r *sqlx.DB) error {
+		var rows []ledgerRow
+		if err := r.SelectContext(ctx, &rows, r.Rebind(`SELECT `+ledgerCols+` FROM consent_ledger
+			WHERE subject_key = ? ORDER BY obtained_at, recorded_at, seq`), subjectKey); err != nil {
+			return err
+		}
+		out = make([]store.ConsentEntry, 0, len(rows))
+		for _, row := range rows {
+			out = append(out, row.entry())
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EraseSubject removes every trace of the subject key: its ledger entries
+// and its queued outbox messages are deleted, and the decisions that named
+// it keep their audit line without the key. One tombstone records that an
+// erasure happened and how many ledger entries it removed.
+func (db *DB) EraseSubject(ctx context.Context, subjectKey string, at time.Time) (int64, error) {
+	if subjectKey == "" {
+		return 0, errors.New("erase subject: subject key is empty")
+	}
+	var n int64
+	err := db.tx(ctx, "erase subject", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM consent_ledger WHERE subject_key = ?"), subjectKey)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM outbox WHERE subject_key = ?"), subjectKey); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE decisions SET subject_key = '' WHERE subject_key = ?"), subjectKey); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind("INSERT INTO consent_tombstones (id, erased_at, entries_removed) VALUES (?, ?, ?)"),
+			uuid.NewString(), db.ts(at), n)
+		return err
+	})
+	return n, err
+}
+
+type tombstoneRow struct {
+	ID             string `db:"id"`
+	ErasedAt       Time   `db:"erased_at"`
+	EntriesRemoved int64  `db:"entries_removed"`
+}
+
+// ListTombstones returns erasures, newest first.
+func (db *DB) ListTombstones(ctx context.Context, limit int) ([]store.Tombstone, error) {
+	var out []store.Tombstone
+	err := db.read(ctx, "list tombstones", func(r *sqlx.DB) error {
+		var rows []tombstoneRow
+		if err := r.SelectContext(ctx, &rows, r.Rebind(`SELECT id, erased_at, entries_removed
+			FROM consent_tombstones ORDER BY erased_at DESC, id DESC LIMIT ?`), limitOr(limit, 100)); err != nil {
+			return err
+		}
+		out = make([]store.Tombstone, 0, len(rows))
+		for _, row := range rows {
+			out = append(out, store.Tombstone{ID: row.ID, ErasedAt: row.ErasedAt.Time, EntriesRemoved: row.EntriesRemoved})
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,126 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/consentgate/consentgate/internal/store"
+)
+
+const outboxCols = "topic, key, value, headers, subject_key, created_at, attempts"
+
+func (db *DB) outboxRow(m store.OutboxMessage) ([]any, error) {
+	headers := m.Headers
+	if headers == nil {
+		headers = map[string]string{}
+	}
+	h, err := jsonText(headers)
+	if err != nil {
+		return nil, fmt.Errorf("encode outbox headers: %w", err)
+	}
+	value := m.Value
+	if value == nil {
+		value = []byte{}
+	}
+	var key any
+	if m.Key != nil {
+		key = m.Key
+	}
+	created := m.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	return []any{m.Topic, key, value, h, m.SubjectKey, db.ts(created), m.Attempts}, nil
+}
+
+type outboxRow struct {
+	ID         int64  `db:"id"`
+	Topic      string `db:"topic"`
+	Key        []byte `db:"key"`
+	Value      []byte `db:"value"`
+	Headers    string `db:"headers"`
+	SubjectKey string `db:"subject_key"`
+	CreatedAt  Time   `db:"created_at"`
+	Attempts   int    `db:"attempts"`
+}
+
+func (r outboxRow) message() (store.OutboxMessage, error) {
+	m := store.OutboxMessage{
+		ID: r.ID, Topic: r.Topic, Key: r.Key, Value: r.Value, SubjectKey: r.SubjectKey,
+		CreatedAt: r.CreatedAt.Time, Attempts: r.Attempts,
+	}
+	if err := json.Unmarshal([]byte(r.Headers), &m.Headers); err != nil {
+		return m, fmt.Errorf("decode headers of outbox message %d: %w", r.ID, err)
+	}
+	return m, nil
+}
+
+// ClaimOutbox leases the oldest unleased messages and counts the attempt.
+// On PostgreSQL the row selection skips rows another claimer has locked, and
+// the lease check is re-evaluated on the locked row, so two claimers never
+// take the same message within a lease.
+func (db *DB) ClaimOutbox(ctx context.Context, limit int, now time.Time, lease time.Duration) ([]store.OutboxMessage, error) {
+	q := `UPDATE outbox SET leased_until = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox WHERE leased_until IS NULL OR leased_until <= ?
+			ORDER BY id LIMIT ?` + db.d.SkipLocked + `)
+		AND (leased_until IS NULL OR leased_until <= ?)
+		RETURNING id, ` + outboxCols
+	var out []store.OutboxMessage
+	err := db.tx(ctx, "claim outbox", func(tx *sqlx.Tx) error {
+		var rows []outboxRow
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q),
+			db.ts(now.Add(lease)), db.ts(now), limitOr(limit, 100), db.ts(now)); err != nil {
+			return err
+		}
+		slices.SortFunc(rows, func(a, b outboxRow) int { return cmp.Compare(a.ID, b.ID) })
+		out = make([]store.OutboxMessage, 0, len(rows))
+		for _, r := range rows {
+			m, err := r.message()
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteOutbox removes published messages; unknown ids are ignored.
+func (db *DB) DeleteOutbox(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return db.tx(ctx, "delete outbox", func(tx *sqlx.Tx) error {
+		for start := 0; start < len(ids); start += 1000 {
+			q, args, err := in(tx, "DELETE FROM outbox WHERE id IN (?)", ids[start:min(start+1000, len(ids))])
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// OutboxStats reports depth and the age of the oldest message (zero when
+// empty, never negative).
+func (db *DB) OutboxStats(ctx context.Context, now time.Time) (int64, time.Duration, error) {
+	var depth int64
+	var oldest Time
+	err := db.read(ctx, "outbox stats", func(r *sqlx.DB) error {
+		return r.QueryRowxContext(ctx, "SELECT COUNT(*), MIN(created_at) FROM outbox").Scan(&depth, &oldest)
+	})
+	if err != nil || depth == 0 || oldest.IsZero() {
+		return depth, 0, err
+	}
+	return depth, max(0, now.Sub(oldest.Time)), nil
+}
