@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/consentgate/consentgate/internal/adminapi"
 	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/consent"
 	"github.com/consentgate/consentgate/internal/httpapi"
@@ -53,6 +54,8 @@ type Gateway struct {
 	HashKey    []byte
 	AdminToken string
 	Registry   *prometheus.Registry
+	Admin      *adminapi.API
+	keyer      *subject.Keyer
 	log        *slog.Logger
 	secret     func(ref config.SecretRef, base string) (string, error)
 }
@@ -146,7 +149,7 @@ func Start(ctx context.Context, cfg *config.Gateway, o Options) (*Gateway, func(
 	for _, w := range l.Policy.Warnings() {
 		log.Warn("policy", "warning", w)
 	}
-	g := &Gateway{Config: cfg, Policy: l.Policy, Connectors: l.Connectors, HashKey: l.HashKey, log: log, secret: o.Secret}
+	g := &Gateway{Config: cfg, Policy: l.Policy, Connectors: l.Connectors, HashKey: l.HashKey, log: log, secret: o.Secret, keyer: l.Keyer}
 	if tok, err := o.Secret(cfg.AdminToken, cfg.Dir); err == nil {
 		g.AdminToken = tok
 	} else {

@@ -1,0 +1,4 @@
+package adminapi
+
+// connectorRoutes: filled in by the connectors routes.
+var connectorRoutes = []Route{}

@@ -1,0 +1,4 @@
+package adminapi
+
+// consentRoutes: filled in by the consent routes.
+var consentRoutes = []Route{}

@@ -1,0 +1,4 @@
+package adminapi
+
+// deadLetterRoutes: filled in by the deadletters routes.
+var deadLetterRoutes = []Route{}

@@ -1,0 +1,4 @@
+package adminapi
+
+// decisionRoutes: filled in by the decisions routes.
+var decisionRoutes = []Route{}

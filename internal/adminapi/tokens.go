@@ -1,0 +1,4 @@
+package adminapi
+
+// tokenRoutes: filled in by the tokens routes.
+var tokenRoutes = []Route{}
