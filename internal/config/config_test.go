@@ -115,3 +115,26 @@ func TestShippedConfigsLoad(t *testing.T) {
 		t.Errorf("env overrides not applied: %v %s", g.Kafka.Brokers, g.Database.URL)
 	}
 }
+
+// The example connector files in configs/examples load with the shipped
+// policy once their secrets are set.
+func TestExampleConnectorsLoad(t *testing.T) {
+	for _, v := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "META_PAGE_TOKEN", "LINKEDIN_CLIENT_SECRET",
+		"LINKEDIN_ACCESS_TOKEN", "X_CONSUMER_SECRET", "TIKTOK_CLIENT_SECRET", "GOOGLE_ADS_WEBHOOK_KEY"} {
+		t.Setenv(v, "example-secret-value")
+	}
+	t.Setenv("WEB_FORMS_SIGNING_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	cs, err := config.LoadConnectors(filepath.Join("..", "..", "configs", "examples", "connectors"), config.ConnectorOptions{Policy: loadPolicy(t)})
+	if err != nil {
+		t.Fatalf("examples must load:\n%v", err)
+	}
+	platforms := map[string]bool{}
+	for _, c := range cs {
+		platforms[c.Platform] = true
+	}
+	for _, p := range []string{"generic", "meta", "linkedin", "x", "tiktok", "googleads"} {
+		if !platforms[p] {
+			t.Errorf("no example for platform %s", p)
+		}
+	}
+}
