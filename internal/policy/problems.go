@@ -5,50 +5,19 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/consentgate/consentgate/internal/yamlx"
 )
 
-// Problem is one thing wrong with a policy file. Msg says what is wrong and
-// how to fix it; it never contains values other than names from the file
-// itself (a policy holds no personal data).
-type Problem struct {
-	File string
-	// Line is 1-based; 0 when the problem has no single place (e.g. a
-	// missing top-level key).
-	Line int
-	// Key is the dotted path of the offending key, e.g.
-	// "categories.contact.email.purposes[1]"; empty for the whole file.
-	Key string
-	Msg string
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	b.WriteString(p.File)
-	if p.Line > 0 {
-		fmt.Fprintf(&b, ":%d", p.Line)
-	}
-	b.WriteString(": ")
-	if p.Key != "" {
-		b.WriteString(p.Key)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Msg)
-	return b.String()
-}
+// Problem is one thing wrong with a policy file, in the same shape as
+// every other config problem (file:line: key: message). Msg never contains
+// values other than names from the file itself.
+type Problem = yamlx.Problem
 
 // Problems is every error found in one policy file; a policy with any
 // problem is refused as a whole, and all are reported at once so an
 // operator fixes the file in one pass.
-type Problems []Problem
-
-// Error formats one problem per line, in file order.
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
+type Problems = yamlx.Problems
 
 func sortProblems(ps []Problem) {
 	slices.SortStableFunc(ps, func(a, b Problem) int {
