@@ -193,6 +193,10 @@ func (p *Pipeline) deliver(ctx context.Context, c *config.Connector, req *ingest
 			payload:    req.Body,
 			gpc:        req.Header.Get("Sec-GPC") == "1",
 		})
+		if errors.Is(err, errInFlight) {
+			log.Info("duplicate of a delivery still in flight; asking for a retry")
+			return Outcome{Status: http.StatusServiceUnavailable, Code: "in_flight", Message: errInFlight.Error(), RetryAfter: 5 * time.Second}
+		}
 		if err != nil {
 			log.Error("delivery not kept", "err", err)
 			return Outcome{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: errUnavailable.Error(), RetryAfter: 10 * time.Second}

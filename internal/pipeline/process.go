@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -65,17 +66,21 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 		payloadSum = hex.EncodeToString(s[:])
 	}
 
-	var work []*prepared
+	var (
+		work []*prepared
+		lost []store.EventKey
+	)
 	for i, r := range recs {
 		if !won[i] {
 			res.duplicates++
+			lost = append(lost, keys[i])
 			p.opts.Metrics.records.WithLabelValues(c.ID, "duplicate").Inc()
 			continue
 		}
 		work = append(work, p.prepare(c, r, keys[i], ev, payloadSum, now))
 	}
 	if len(work) == 0 {
-		return res, nil
+		return res, p.awaitInFlight(ctx, lost)
 	}
 	claimed := make([]store.EventKey, len(work))
 	for i, w := range work {
@@ -124,6 +129,10 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 		}
 		decisions = append(decisions, w.decision)
 	}
+	// Consent events travel with the records: one produce call and the
+	// same outbox fallback, so statements and the records they justify
+	// become durable together.
+	msgs = append(msgs, p.ConsentMessages(entries)...)
 
 	queued := false
 	if len(msgs) > 0 {
@@ -166,11 +175,54 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 			res.dropped++
 		}
 		p.opts.Metrics.records.WithLabelValues(c.ID, d.Outcome).Inc()
+		if d.Outcome == OutcomeDropped {
+			p.opts.Log.Info("record dropped", "connector", c.ID, "event_id", d.EventID, "request_id", d.RequestID, "rules", d.Rules)
+		}
 	}
 	for _, w := range work {
 		p.opts.Metrics.observe(c.ID, w.result)
 	}
-	return res, nil
+	return res, p.awaitInFlight(ctx, lost)
+}
+
+// errInFlight: a duplicate whose first delivery is not durable yet.
+var errInFlight = errors.New("an earlier delivery of the same event is still being processed; retry shortly")
+
+// awaitInFlight makes sure a lost claim is a real duplicate before the
+// platform is told 200: a claim still pending belongs to a delivery in
+// flight (here or on another instance) or to a process that died, and if
+// that delivery fails, a 200 here would lose the record for good. It waits
+// a little for the first delivery to finish, then asks for a retry.
+func (p *Pipeline) awaitInFlight(ctx context.Context, lost []store.EventKey) error {
+	if len(lost) == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(min(p.opts.KafkaTimeout+2*time.Second, 10*time.Second))
+	wait := 10 * time.Millisecond
+	for {
+		pending, err := p.opts.Store.PendingEvents(ctx, lost)
+		if err != nil {
+			return fmt.Errorf("check %d duplicate events: %w", len(lost), err)
+		}
+		var still []store.EventKey
+		for i, k := range lost {
+			if pending[i] {
+				still = append(still, k)
+			}
+		}
+		if len(still) == 0 {
+			return nil
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return errInFlight
+		}
+		select {
+		case <-ctx.Done():
+			return errInFlight
+		case <-time.After(wait):
+		}
+		lost, wait = still, min(wait*2, 250*time.Millisecond)
+	}
 }
 
 // Decision outcomes.

@@ -25,6 +25,9 @@ type Store interface {
 	Ledger
 	Jobs
 	Notices
+	AdminTokens
+	AdminAudit
+	DeadLetters
 }
 
 // Migrator is implemented by the SQL backends: Migrate applies pending
@@ -58,6 +61,11 @@ type Events interface {
 	CompleteEvents(ctx context.Context, c Completion) error
 	// ReleaseEvents removes pending claims.
 	ReleaseEvents(ctx context.Context, keys []EventKey) error
+	// PendingEvents reports, per key, whether its claim is still pending
+	// (another delivery of the same event is in flight, or its process
+	// died within the lease) rather than done or absent. A lost claim that
+	// is pending must not be acknowledged: nothing is durable yet.
+	PendingEvents(ctx context.Context, keys []EventKey) (pending []bool, err error)
 	// PurgeSeen forgets completed events seen before the cut-off (de-dup
 	// window), and pending claims taken before it: those were abandoned
 	// long ago, since the window is far longer than any lease.
@@ -192,6 +200,11 @@ type Ledger interface {
 	EraseSubject(ctx context.Context, subjectKey string, at time.Time) (int64, error)
 	// ListTombstones returns erasures, newest first; limit defaults to 100.
 	ListTombstones(ctx context.Context, limit int) ([]Tombstone, error)
+	// LapsedGrants returns the current entries (as CurrentConsent picks
+	// them) of purpose that are grants obtained in [obtainedFrom,
+	// obtainedBefore), oldest first: the grants whose validity lapsed in
+	// a sweep window. Grants replaced by a later statement are not listed.
+	LapsedGrants(ctx context.Context, purpose string, obtainedFrom, obtainedBefore time.Time) ([]ConsentEntry, error)
 }
 
 // Tombstone proves an erasure happened without saying whose.

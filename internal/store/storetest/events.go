@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -168,6 +169,30 @@ var eventTests = []test{
 		won, err = s.ClaimEvents(ctx, a, t0.Add(time.Hour), lease)
 		ok(t, err, "claim completed")
 		equal(t, "completed", won, []bool{false})
+	}},
+	{"PendingEventsTellsInFlightFromDone", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		now := time.Now()
+		inflight, done, absent := store.EventKey{Connector: "c", EventID: "inflight"}, store.EventKey{Connector: "c", EventID: "done"}, store.EventKey{Connector: "c", EventID: "absent"}
+		if _, err := s.ClaimEvents(ctx, []store.EventKey{inflight, done}, now, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CompleteEvents(ctx, store.Completion{Done: []store.EventKey{done}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.PendingEvents(ctx, []store.EventKey{inflight, done, absent, inflight})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []bool{true, false, false, true}; !slices.Equal(got, want) {
+			t.Errorf("pending = %v, want %v (in flight, done, never seen, in flight again)", got, want)
+		}
+		if err := s.ReleaseEvents(ctx, []store.EventKey{inflight}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.PendingEvents(ctx, []store.EventKey{inflight}); got[0] {
+			t.Errorf("a released claim is still reported pending")
+		}
 	}},
 	{"PurgeSeen", func(t *testing.T, s store.Store) {
 		ctx := t.Context()

@@ -26,8 +26,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Events", eventTests},
 		{"Outbox", outboxTests},
 		{"Ledger", ledgerTests},
+		{"LapsedGrants", lapsedTests},
 		{"Jobs", jobTests},
 		{"Catalog", catalogTests},
+		{"Admin", adminTests},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {

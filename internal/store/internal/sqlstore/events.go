@@ -153,6 +153,53 @@ func (db *DB) ReleaseEvents(ctx context.Context, keys []store.EventKey) error {
 	})
 }
 
+// PendingEvents reports which keys have a pending (not done) claim.
+func (db *DB) PendingEvents(ctx context.Context, keys []store.EventKey) ([]bool, error) {
+	pending := make([]bool, len(keys))
+	if len(keys) == 0 {
+		return pending, nil
+	}
+	found := map[store.EventKey]bool{}
+	err := db.read(ctx, "read pending events", func(r *sqlx.DB) error {
+		clear(found)
+		const per = 200
+		for start := 0; start < len(keys); start += per {
+			chunk := keys[start:min(start+per, len(keys))]
+			var b strings.Builder
+			b.WriteString("SELECT connector, event_id FROM seen_events WHERE state = 'pending' AND (")
+			args := make([]any, 0, 2*len(chunk))
+			for i, k := range chunk {
+				if i > 0 {
+					b.WriteString(" OR ")
+				}
+				b.WriteString("(connector = ? AND event_id = ?)")
+				args = append(args, k.Connector, k.EventID)
+			}
+			b.WriteString(")")
+			rows, err := r.QueryxContext(ctx, r.Rebind(b.String()), args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var k store.EventKey
+				if err := rows.Scan(&k.Connector, &k.EventID); err != nil {
+					rows.Close()
+					return err
+				}
+				found[k] = true
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, k := range keys {
+		pending[i] = found[k]
+	}
+	return pending, err
+}
+
 // PurgeSeen forgets events, completed or abandoned, first seen before the
 // cut-off.
 func (db *DB) PurgeSeen(ctx context.Context, before time.Time) (int64, error) {

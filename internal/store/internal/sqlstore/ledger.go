@@ -174,6 +174,34 @@ func (db *DB) EraseSubject(ctx context.Context, subjectKey string, at time.Time)
 	return n, err
 }
 
+// LapsedGrants lists grants obtained in the window that no later statement
+// of the same subject and purpose replaced. NOT EXISTS on the
+// consent_ledger_current index keeps this to the window's rows instead of
+// ranking the whole ledger, which a periodic sweep would do every time.
+func (db *DB) LapsedGrants(ctx context.Context, purpose string, obtainedFrom, obtainedBefore time.Time) ([]store.ConsentEntry, error) {
+	const q = `SELECT ` + ledgerCols + ` FROM consent_ledger l
+		WHERE l.purpose = ? AND l.status = 'granted' AND l.obtained_at >= ? AND l.obtained_at < ?
+		AND NOT EXISTS (SELECT 1 FROM consent_ledger n
+			WHERE n.subject_key = l.subject_key AND n.purpose = l.purpose
+			AND (n.obtained_at > l.obtained_at
+				OR (n.obtained_at = l.obtained_at AND (n.recorded_at > l.recorded_at
+					OR (n.recorded_at = l.recorded_at AND n.seq > l.seq)))))
+		ORDER BY l.obtained_at, l.seq`
+	var out []store.ConsentEntry
+	err := db.read(ctx, "lapsed grants", func(r *sqlx.DB) error {
+		var rows []ledgerRow
+		if err := r.SelectContext(ctx, &rows, r.Rebind(q), purpose, db.ts(obtainedFrom), db.ts(obtainedBefore)); err != nil {
+			return err
+		}
+		out = make([]store.ConsentEntry, 0, len(rows))
+		for _, row := range rows {
+			out = append(out, row.entry())
+		}
+		return nil
+	})
+	return out, err
+}
+
 type tombstoneRow struct {
 	ID             string `db:"id"`
 	ErasedAt       Time   `db:"erased_at"`

@@ -1,0 +1,38 @@
+// Package groupcommit coalesces concurrent store writes into shared
+// transactions (group commit), so the per-request store work of the
+// webhook path — claim the event, record payload consent, read the
+// subject's consent, complete the event — does not serialise requests on
+// the database's commit latency (SQLite has one writer connection;
+// PostgreSQL pays a WAL flush per commit).
+//
+// Wrap returns a store.Store in which ClaimEvents, AppendConsent,
+// CompleteEvents and CurrentConsent each have a batcher: callers queue,
+// and a flusher takes everything queued (up to Options.MaxBatch), makes
+// one backend call for all of it and hands each caller its share of the
+// result. When nothing else is queued a caller's call is flushed at once:
+// there is no timer and no added latency at low load. With Options.Writers
+// the write batchers share a slot, so that for a single-writer backend
+// (SQLite) a batch forms while another one holds the writer. Every other method
+// passes straight through. The optional store.Migrator and TableText
+// methods of the backend stay visible through the wrapper.
+//
+// Semantics kept from the backend:
+//   - ClaimEvents: merged callers claim in queue order, so of two callers
+//     claiming the same key exactly one wins (the earlier one), as with two
+//     separate transactions. Only callers with the same lease and clocks
+//     within Options.ClockSkew share a call; the call uses the latest of
+//     their clocks. A merged claim that fails fails every caller in it and
+//     is NOT retried per caller: a failed COMMIT may have taken effect, and
+//     a retry would then report the caller's own claims as duplicates
+//     (a lost record) instead of an error (a platform retry). Keys a
+//     backend could refuse for one caller alone (invalid UTF-8, NUL bytes,
+//     very long ids) are therefore never merged with others.
+//   - AppendConsent, CompleteEvents, CurrentConsent: when a merged call
+//     fails (one caller's entry conflicts or is invalid, say), each caller
+//     is run again on its own, so one bad caller does not fail the others.
+//   - Contexts: a caller whose context ends while it is still queued leaves
+//     the queue with the context's error. Once its batch runs it waits for
+//     the result; the merged call is cancelled only when every caller in it
+//     has gone, so one impatient caller cannot abort the others' writes.
+//   - Close drains the queues, then closes the backend.
+package groupcommit

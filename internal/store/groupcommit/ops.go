@@ -1,0 +1,163 @@
+package groupcommit
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/consentgate/consentgate/internal/store"
+)
+
+func newStore(s store.Store, o Options) *Store {
+	w := &Store{Store: s, reads: !o.SeparateReads}
+	w.claim = &batcher[claimReq, []bool]{
+		op: "claim events", name: "claim", max: o.MaxBatch, observe: o.Observe,
+		fits: func(a, b claimReq) bool {
+			d := a.now.Sub(b.now)
+			return !a.solo && !b.solo && a.lease == b.lease && d <= o.ClockSkew && d >= -o.ClockSkew
+		},
+		one: func(ctx context.Context, r claimReq) ([]bool, error) {
+			return s.ClaimEvents(ctx, r.keys, r.now, r.lease)
+		},
+	}
+	w.claim.many = w.claimMany
+	w.ledger = &batcher[[]store.ConsentEntry, struct{}]{
+		op: "append consent", name: "append", max: o.MaxBatch, observe: o.Observe, fits: always[[]store.ConsentEntry],
+		one: func(ctx context.Context, es []store.ConsentEntry) (struct{}, error) {
+			return struct{}{}, s.AppendConsent(ctx, es)
+		},
+	}
+	w.ledger.many = w.appendMany
+	w.complete = &batcher[store.Completion, struct{}]{
+		op: "complete events", name: "complete", max: o.MaxBatch, observe: o.Observe, fits: always[store.Completion],
+		one: func(ctx context.Context, c store.Completion) (struct{}, error) {
+			return struct{}{}, s.CompleteEvents(ctx, c)
+		},
+	}
+	w.complete.many = w.completeMany
+	w.current = &batcher[[]string, map[string]map[string]store.ConsentEntry]{
+		op: "current consent", name: "current", max: o.MaxBatch, observe: o.Observe, fits: always[[]string],
+		one: s.CurrentConsent,
+	}
+	w.current.many = w.currentMany
+	if o.Writers > 0 {
+		slot := make(chan struct{}, o.Writers)
+		w.claim.writers, w.ledger.writers, w.complete.writers = slot, slot, slot
+	}
+	w.claim.start(o.Flushers)
+	w.ledger.start(o.Flushers)
+	w.complete.start(o.Flushers)
+	w.current.start(o.Flushers)
+	return w
+}
+
+func always[Q any](Q, Q) bool { return true }
+
+type claimReq struct {
+	keys  []store.EventKey
+	now   time.Time
+	lease time.Duration
+	solo  bool // never merged: see mergeable
+}
+
+// maxMergedKey bounds the key bytes of a merged claim: far above any
+// platform's event ids, far below PostgreSQL's index-row limit.
+const maxMergedKey = 1024
+
+// mergeable reports whether keys cannot make a merged claim fail for
+// everyone: PostgreSQL refuses invalid UTF-8, NUL bytes and index rows
+// that are too long. Such keys are claimed in a call of their own, since
+// a failed merged claim is not retried per caller.
+func mergeable(keys []store.EventKey) bool {
+	for _, k := range keys {
+		for _, s := range []string{k.Connector, k.EventID} {
+			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+				return false
+			}
+		}
+		if len(k.Connector)+len(k.EventID) > maxMergedKey {
+			return false
+		}
+	}
+	return true
+}
+
+// claimMany claims every caller's keys in one call, in queue order, so a
+// key two callers want is won by the first. The call uses the latest
+// caller clock of the batch (all are within ClockSkew).
+func (s *Store) claimMany(ctx context.Context, batch []*call[claimReq, []bool]) {
+	var keys []store.EventKey
+	now := batch[0].req.now
+	for _, c := range batch {
+		keys = append(keys, c.req.keys...)
+		if c.req.now.After(now) {
+			now = c.req.now
+		}
+	}
+	won, err := s.Store.ClaimEvents(ctx, keys, now, batch[0].req.lease)
+	off := 0
+	for _, c := range batch {
+		if err != nil {
+			c.err = err
+			continue
+		}
+		c.res = won[off : off+len(c.req.keys) : off+len(c.req.keys)]
+		off += len(c.req.keys)
+	}
+}
+
+func (s *Store) appendMany(ctx context.Context, batch []*call[[]store.ConsentEntry, struct{}]) {
+	var all []store.ConsentEntry
+	for _, c := range batch {
+		all = append(all, c.req...)
+	}
+	if err := s.Store.AppendConsent(ctx, all); err != nil {
+		s.ledger.retryEach(batch)
+	}
+}
+
+func (s *Store) completeMany(ctx context.Context, batch []*call[store.Completion, struct{}]) {
+	var all store.Completion
+	for _, c := range batch {
+		all.Done = append(all.Done, c.req.Done...)
+		all.Decisions = append(all.Decisions, c.req.Decisions...)
+		all.Outbox = append(all.Outbox, c.req.Outbox...)
+	}
+	if err := s.Store.CompleteEvents(ctx, all); err != nil {
+		s.complete.retryEach(batch)
+	}
+}
+
+// currentMany reads the union of the callers' subjects once; each caller
+// gets maps of its own, holding only the subjects it asked for.
+func (s *Store) currentMany(ctx context.Context, batch []*call[[]string, map[string]map[string]store.ConsentEntry]) {
+	seen := map[string]bool{}
+	var keys []string
+	for _, c := range batch {
+		for _, k := range c.req {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	got, err := s.Store.CurrentConsent(ctx, keys)
+	if err != nil {
+		s.current.retryEach(batch)
+		return
+	}
+	for _, c := range batch {
+		out := make(map[string]map[string]store.ConsentEntry, len(c.req))
+		for _, k := range c.req {
+			if purposes, ok := got[k]; ok {
+				mine := make(map[string]store.ConsentEntry, len(purposes))
+				for p, e := range purposes {
+					mine[p] = e
+				}
+				out[k] = mine
+			}
+		}
+		c.res = out
+	}
+}
