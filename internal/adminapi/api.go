@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/consentgate/consentgate/internal/config"
+	"github.com/consentgate/consentgate/internal/connsync"
 	"github.com/consentgate/consentgate/internal/pipeline"
 	"github.com/consentgate/consentgate/internal/policy"
 	"github.com/consentgate/consentgate/internal/store"
@@ -24,6 +25,11 @@ type Deps struct {
 	Auth     Authenticator
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Connectors is the live connector set (files + stored); without it
+	// the connector routes answer 503.
+	Connectors *connsync.Syncer
+	// PublicURL is how platforms reach the gateway (webhook URLs).
+	PublicURL string
 }
 
 // API serves /api/v1.

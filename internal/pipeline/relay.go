@@ -6,22 +6,51 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/kafka"
+	"github.com/consentgate/consentgate/internal/store"
 )
 
+const (
+	// relayBatch bounds one claim: one produce call, one transaction.
+	relayBatch = 500
+	// relayLease protects a claimed batch from other instances; it must
+	// outlast relayProduceTimeout by enough for a retry or two.
+	relayLease = 30 * time.Second
+	// relayProduceTimeout bounds one publish of a batch.
+	relayProduceTimeout = 10 * time.Second
+)
+
+// relay is the state of one RunRelay loop. A batch Kafka did not take is
+// held and retried before anything newer is claimed: claiming past it would
+// publish a subject's later records before its earlier ones.
+type relay struct {
+	p *Pipeline
+	// held is a claimed batch not yet published, leased until heldUntil.
+	held      []store.OutboxMessage
+	heldUntil time.Time
+	// blockedUntil: a held batch was given up near the end of its lease;
+	// nothing is claimed before the lease ends, so it is claimed first.
+	blockedUntil time.Time
+}
+
 // RunRelay drains the outbox into Kafka until ctx ends. Messages are
-// claimed oldest first and produced in one call, so per-key order holds.
+// claimed oldest first (SKIP LOCKED on PostgreSQL, so instances share the
+// work) and produced in one call per batch, so per-key order holds within
+// a batch and, because a failed batch is retried before anything newer is
+// claimed, across batches of one instance. A batch in progress when ctx
+// ends is finished (published and deleted) before RunRelay returns.
 func (p *Pipeline) RunRelay(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = time.Second
 	}
+	r := &relay{p: p}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		n, err := p.RelayOnce(ctx)
+		n, err := r.once(ctx)
 		if err != nil && ctx.Err() == nil {
 			p.opts.Log.Warn("outbox relay", "err", err)
 		}
-		if n > 0 && err == nil {
+		if n > 0 && err == nil && ctx.Err() == nil {
 			continue
 		}
 		select {
@@ -32,37 +61,120 @@ func (p *Pipeline) RunRelay(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// RelayOnce publishes one batch from the outbox; it returns how many
-// messages it published.
+// RelayOnce publishes one batch from the outbox and returns how many
+// messages it handled (published, or dropped by the consent recheck). A batch Kafka does not take stays leased (30 s)
+// and is claimed again after the lease; RunRelay retries it sooner.
 func (p *Pipeline) RelayOnce(ctx context.Context) (int, error) {
+	return (&relay{p: p}).once(ctx)
+}
+
+func (r *relay) once(ctx context.Context) (int, error) {
+	p := r.p
 	st := p.opts.Store
 	now := p.opts.Now()
-	if depth, age, err := st.OutboxStats(ctx, now); err == nil {
-		p.opts.Metrics.Outbox.WithLabelValues("depth").Set(float64(depth))
-		p.opts.Metrics.Outbox.WithLabelValues("oldest_age_seconds").Set(age.Seconds())
-		if depth == 0 {
+	depth := r.stats(ctx, now)
+
+	batch := r.held
+	switch {
+	case batch != nil && now.Add(relayProduceTimeout).After(r.heldUntil):
+		// The lease would end mid-publish: let it lapse and claim the
+		// batch again (it is the oldest) rather than race another relay.
+		r.held, r.blockedUntil = nil, r.heldUntil
+		return 0, nil
+	case batch != nil:
+	case now.Before(r.blockedUntil):
+		return 0, nil
+	default:
+		if ctx.Err() != nil || depth == 0 {
 			return 0, nil
 		}
+		msgs, err := st.ClaimOutbox(ctx, relayBatch, now, relayLease)
+		if err != nil {
+			return 0, fmt.Errorf("claim outbox: %w", err)
+		}
+		if len(msgs) == 0 {
+			return 0, nil
+		}
+		batch, r.heldUntil = msgs, now.Add(relayLease)
 	}
-	msgs, err := st.ClaimOutbox(ctx, 500, now, 30*time.Second)
-	if err != nil || len(msgs) == 0 {
+	// From here on the batch is finished even when ctx ends (shutdown):
+	// the relay lets its batch complete rather than leave it leased.
+	bg := context.WithoutCancel(ctx)
+	r.held = batch
+	n, err := r.publish(bg, batch)
+	if err != nil {
 		return 0, err
 	}
-	out := make([]kafka.Message, len(msgs))
-	ids := make([]int64, len(msgs))
-	for i, m := range msgs {
-		out[i] = kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: headersFrom(m.Headers)}
+	r.held = nil
+	r.stats(bg, p.opts.Now())
+	return n, nil
+}
+
+// publish rechecks consent, produces what may still go out, records the
+// decisions of what changed and deletes the batch from the outbox. It
+// returns how many messages it handled.
+func (r *relay) publish(ctx context.Context, batch []store.OutboxMessage) (int, error) {
+	p := r.p
+	st := p.opts.Store
+	verdicts, err := p.recheckOutbox(ctx, batch)
+	if err != nil {
+		return 0, err
+	}
+	out := make([]kafka.Message, 0, len(batch))
+	ids := make([]int64, len(batch))
+	var decisions []store.Decision
+	for i, m := range batch {
 		ids[i] = m.ID
+		v := verdicts[i]
+		if v.decision != nil {
+			decisions = append(decisions, *v.decision)
+		}
+		if v.drop {
+			continue
+		}
+		value := m.Value
+		if v.value != nil {
+			value = v.value
+		}
+		out = append(out, kafka.Message{Topic: m.Topic, Key: m.Key, Value: value, Headers: headersFrom(m.Headers)})
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := p.opts.Producer.Produce(pctx, out...); err != nil {
-		return 0, fmt.Errorf("publish %d outbox messages: %w", len(out), err)
+	if len(out) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, relayProduceTimeout)
+		err := p.opts.Producer.Produce(pctx, out...)
+		cancel()
+		if err != nil {
+			return 0, fmt.Errorf("publish %d outbox messages: %w", len(out), err)
+		}
 	}
-	if err := st.DeleteOutbox(context.WithoutCancel(ctx), ids); err != nil {
-		// Published but not deleted: they will be published again after
-		// the lease — at-least-once, with stable CloudEvents ids.
-		return len(out), fmt.Errorf("delete %d published outbox messages: %w", len(ids), err)
+	if len(decisions) > 0 {
+		// Decisions before the delete: a crash in between republishes
+		// (at-least-once) and rechecks again, but never loses the audit line.
+		if err := st.CompleteEvents(ctx, store.Completion{Decisions: decisions}); err != nil {
+			return 0, fmt.Errorf("record %d recheck decisions: %w", len(decisions), err)
+		}
+		for _, d := range decisions {
+			if d.Outcome == OutcomeDropped {
+				p.opts.Metrics.records.WithLabelValues(d.Connector, OutcomeDropped).Inc()
+				p.opts.Metrics.drops.WithLabelValues(d.Connector, RuleRecheckDropped).Inc()
+			}
+		}
 	}
-	return len(out), nil
+	if err := st.DeleteOutbox(ctx, ids); err != nil {
+		// Published but not deleted: published again after the lease —
+		// at-least-once, with stable CloudEvents ids.
+		p.opts.Log.Error("delete published outbox messages", "messages", len(ids), "err", err)
+	}
+	return len(batch), nil
+}
+
+// stats refreshes the depth and age gauges and returns the depth (-1 when
+// unknown, so the caller still tries to claim).
+func (r *relay) stats(ctx context.Context, now time.Time) int64 {
+	depth, age, err := r.p.opts.Store.OutboxStats(ctx, now)
+	if err != nil {
+		return -1
+	}
+	r.p.opts.Metrics.Outbox.WithLabelValues("depth").Set(float64(depth))
+	r.p.opts.Metrics.Outbox.WithLabelValues("oldest_age_seconds").Set(age.Seconds())
+	return depth
 }

@@ -1,0 +1,277 @@
+package adminapi_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentgate/consentgate/internal/adminapi"
+	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/store"
+)
+
+const storedSecret = "api-stored-signing-secret-7f3a"
+
+// verifies reports whether the live connector id accepts a body signed
+// with secret: the behaviour a secret change must have.
+func (h *adminHarness) verifies(id, secret string) bool {
+	h.t.Helper()
+	c, ok := h.Pipeline.Connector(id)
+	if !ok {
+		h.t.Fatalf("connector %s is not live", id)
+	}
+	body := []byte(`{"id":"e1","lead":{"email":"a@example.com"}}`)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	hdr := http.Header{}
+	hdr.Set("X-Signature", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	hdr.Set("Content-Type", "application/json")
+	return c.Impl.Verify(&ingest.Request{Method: http.MethodPost, Header: hdr, Query: url.Values{}, Body: body, ReceivedAt: time.Now()}) == nil
+}
+
+func TestConnectorLifecycle(t *testing.T) {
+	h := newAdminHarness(t, testKeyRing)
+	spec := apiSpec("web-api", map[string]any{"value": storedSecret})
+
+	created := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", spec).must(t, http.StatusCreated)
+	if created.str("source") != "api" || created.str("webhook_url") != "https://gw.example/webhooks/web-api" {
+		t.Fatalf("created connector: %s", created.Raw)
+	}
+	if s, _ := created.path("secrets", "signing_secret").(map[string]any); s["set"] != true || s["source"] != "stored" {
+		t.Fatalf("secret status %v, want set from stored", s)
+	}
+	if created.str("effective_mapping", "lead.email") != "email" {
+		t.Fatalf("effective mapping missing: %s", created.Raw)
+	}
+	if !h.verifies("web-api", storedSecret) {
+		t.Fatal("the created connector is not live with its secret")
+	}
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", spec).must(t, http.StatusConflict)
+
+	// The stored row holds ciphertext only.
+	row, err := h.Store.GetConnector(t.Context(), "web-api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(row.Spec), storedSecret) || !strings.Contains(string(row.Spec), "cgsb1:k1:") {
+		t.Fatalf("stored spec must hold the secret sealed under k1, not in clear: %s", row.Spec)
+	}
+
+	// The same spec again: nothing written, nothing audited.
+	auditBefore := len(h.audit("connector."))
+	again := h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/web-api", spec).must(t, http.StatusOK)
+	if again.path("changed") != false {
+		t.Fatalf("same spec again: %s, want changed false", again.Raw)
+	}
+	// What GET returned, sent back (secrets only say "set"): also no change.
+	got := h.as(adminapi.RoleAuditor, http.MethodGet, "/connectors/web-api", nil).must(t, http.StatusOK)
+	if h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/web-api", got.Body).must(t, http.StatusOK).path("changed") != false {
+		t.Fatal("GET then PUT of the same connector changed it")
+	}
+	if row2, _ := h.Store.GetConnector(t.Context(), "web-api"); !row2.UpdatedAt.Equal(row.UpdatedAt) || len(h.audit("connector.")) != auditBefore {
+		t.Fatal("an unchanged PUT wrote the row or the audit log")
+	}
+
+	// A real change: new mapping, secret kept (left out of the body).
+	spec["mapping"] = map[string]any{"replace_defaults": true, "fields": map[string]any{"lead.email": "email"}}
+	delete(spec, "secrets")
+	changed := h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/web-api", spec).must(t, http.StatusOK)
+	if changed.path("changed") != true || changed.str("connector", "effective_mapping", "lead.phone") != "" {
+		t.Fatalf("mapping change: %s", changed.Raw)
+	}
+	if !h.verifies("web-api", storedSecret) {
+		t.Fatal("a secret left out of the body was not kept")
+	}
+	upd := h.audit("connector.update")
+	if len(upd) != 1 || upd[0].Details["changed"] != "mapping" || upd[0].Actor != "test marketer" || upd[0].Role != "marketer" {
+		t.Fatalf("audit of the update: %+v", upd)
+	}
+
+	// Rotate the secret: the old one stops working at once.
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/secrets/signing_secret", map[string]string{"value": "rotated-secret-value"}).must(t, http.StatusNoContent)
+	if h.verifies("web-api", storedSecret) || !h.verifies("web-api", "rotated-secret-value") {
+		t.Fatal("rotation did not take effect")
+	}
+	if r := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/secrets/app_secret", map[string]string{"value": "x"}); r.Status != http.StatusBadRequest || r.fieldError("name") == "" {
+		t.Fatalf("rotate a secret the platform does not read: %s", r.Raw)
+	}
+
+	// Disable and enable: the live set follows.
+	if h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/disable", nil).must(t, http.StatusOK).path("enabled") != false {
+		t.Fatal("disable did not answer enabled false")
+	}
+	if _, live := h.Pipeline.Connector("web-api"); live {
+		t.Fatal("a disabled connector is still live")
+	}
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/enable", nil).must(t, http.StatusOK)
+	if _, live := h.Pipeline.Connector("web-api"); !live {
+		t.Fatal("an enabled connector is not live")
+	}
+
+	list := h.as(adminapi.RoleAuditor, http.MethodGet, "/connectors", nil).must(t, http.StatusOK)
+	ids := []string{}
+	for _, c := range list.Body["connectors"].([]any) {
+		m := c.(map[string]any)
+		ids = append(ids, m["id"].(string)+"/"+m["source"].(string))
+	}
+	if strings.Join(ids, ",") != "web-api/api,web-file/file" {
+		t.Fatalf("list: %v", ids)
+	}
+
+	h.as(adminapi.RoleMarketer, http.MethodDelete, "/connectors/web-api", nil).must(t, http.StatusNoContent)
+	h.as(adminapi.RoleMarketer, http.MethodDelete, "/connectors/web-api", nil).must(t, http.StatusNotFound)
+	if _, live := h.Pipeline.Connector("web-api"); live {
+		t.Fatal("a deleted connector is still live")
+	}
+
+	var actions []string
+	for _, e := range h.audit("connector.") {
+		actions = append([]string{e.Action}, actions...)
+	}
+	want := "connector.create,connector.update,connector.secret.rotate,connector.disable,connector.enable,connector.delete"
+	if strings.Join(actions, ",") != want {
+		t.Fatalf("audit actions %v, want %s", actions, want)
+	}
+	for _, secret := range []string{storedSecret, "rotated-secret-value"} {
+		if strings.Contains(h.logs.String(), secret) || strings.Contains(h.as(adminapi.RoleAuditor, http.MethodGet, "/audit", nil).Raw, secret) {
+			t.Fatal("a secret value reached the log or the audit log")
+		}
+	}
+}
+
+func TestConnectorValidation(t *testing.T) {
+	h := newAdminHarness(t, testKeyRing)
+	for _, tc := range []struct {
+		name   string
+		mutate func(m map[string]any)
+		field  string
+		want   string
+	}{
+		{"unknown platform", func(m map[string]any) { m["platform"] = "myspace" }, "platform", "unknown platform"},
+		{"bad id", func(m map[string]any) { m["id"] = "Bad Id!" }, "id", "lower-case"},
+		{"unknown key", func(m map[string]any) { m["colour"] = "teal" }, "colour", ""},
+		{"unknown canonical field", func(m map[string]any) {
+			m["mapping"] = map[string]any{"fields": map[string]any{"lead.email": "e_mail"}}
+		}, "mapping.fields.lead.email", "no policy category"},
+		{"unknown purpose", func(m map[string]any) {
+			m["consent"] = map[string]any{"checkboxes": []any{map[string]any{"key": "c", "purpose": "spamming"}}}
+		}, "consent.checkboxes[0].purpose", "unknown purpose"},
+		{"bad jurisdiction", func(m map[string]any) { m["default_jurisdiction"] = "Europe" }, "default_jurisdiction", "ISO"},
+		{"secret the platform does not read", func(m map[string]any) {
+			m["secrets"] = map[string]any{"signing_secret": map[string]any{"value": "v"}, "app_secret": map[string]any{"value": "v"}}
+		}, "secrets.app_secret", "reads no secret"},
+		{"secret with two sources", func(m map[string]any) {
+			m["secrets"] = map[string]any{"signing_secret": map[string]any{"value": "v", "env": "X"}}
+		}, "secrets.signing_secret", "one of"},
+		{"unset env secret", func(m map[string]any) {
+			m["secrets"] = map[string]any{"signing_secret": map[string]any{"env": "ADMINAPI_TEST_UNSET_VARIABLE"}}
+		}, "secrets.signing_secret", "ADMINAPI_TEST_UNSET_VARIABLE"},
+		{"enabled not a boolean", func(m map[string]any) { m["enabled"] = "yes" }, "enabled", "true or false"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := apiSpec("web-api", map[string]any{"value": storedSecret})
+			tc.mutate(spec)
+			r := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", spec)
+			if r.Status != http.StatusBadRequest || r.errorCode() != "invalid" {
+				t.Fatalf("status %d: %s, want 400 invalid", r.Status, r.Raw)
+			}
+			msg := r.fieldError(tc.field)
+			if msg == "" || !strings.Contains(msg, tc.want) {
+				t.Fatalf("error.fields[%q] = %q, want it to mention %q; body %s", tc.field, msg, tc.want, r.Raw)
+			}
+			if strings.Contains(r.Raw, storedSecret) {
+				t.Fatal("a validation error echoes the secret")
+			}
+		})
+	}
+	h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/other", apiSpec("web-api", map[string]any{"env": "X"})).must(t, http.StatusBadRequest)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", "not json").must(t, http.StatusBadRequest)
+	if list, _ := h.Store.ListConnectors(t.Context()); len(list) != 0 {
+		t.Fatalf("invalid specs were stored: %v", list)
+	}
+}
+
+func TestSecretValueNeedsKey(t *testing.T) {
+	h := newAdminHarness(t, "")
+	r := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", apiSpec("web-api", map[string]any{"value": storedSecret}))
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.fieldError("secrets.signing_secret"), "CONSENTGATE_SECRET_KEYS") {
+		t.Fatalf("secret value without a key: %s", r.Raw)
+	}
+	// References need no key.
+	t.Setenv("ADMINAPI_TEST_API_SECRET", storedSecret)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", apiSpec("web-api", map[string]any{"env": "ADMINAPI_TEST_API_SECRET"})).must(t, http.StatusCreated)
+	if !h.verifies("web-api", storedSecret) {
+		t.Fatal("env secret not used")
+	}
+}
+
+func TestFileConnectorsAreReadOnly(t *testing.T) {
+	h := newAdminHarness(t, testKeyRing)
+	got := h.as(adminapi.RoleMarketer, http.MethodGet, "/connectors/web-file", nil).must(t, http.StatusOK)
+	if got.str("source") != "file" || got.str("settings", "event_id_path") != "id" {
+		t.Fatalf("file connector view: %s", got.Raw)
+	}
+	if s, _ := got.path("secrets", "signing_secret").(map[string]any); s["source"] != "env" || s["env"] != "ADMINAPI_TEST_FILE_SECRET" {
+		t.Fatalf("file connector secret: %v", s)
+	}
+	if strings.Contains(got.Raw, fileSecret) {
+		t.Fatal("GET returned a secret value")
+	}
+	for _, call := range []struct{ method, path string }{
+		{http.MethodPut, "/connectors/web-file"},
+		{http.MethodPost, "/connectors"},
+		{http.MethodDelete, "/connectors/web-file"},
+		{http.MethodPost, "/connectors/web-file/disable"},
+		{http.MethodPost, "/connectors/web-file/secrets/signing_secret"},
+	} {
+		r := h.as(adminapi.RoleMarketer, call.method, call.path, apiSpec("web-file", map[string]any{"value": "v"}))
+		if r.Status != http.StatusConflict || r.errorCode() != "file_connector" || !strings.Contains(r.Raw, "read-only") {
+			t.Fatalf("%s %s on a file connector: %d %s", call.method, call.path, r.Status, r.Raw)
+		}
+	}
+	h.as(adminapi.RoleMarketer, http.MethodGet, "/connectors/nope", nil).must(t, http.StatusNotFound)
+}
+
+func TestDryRun(t *testing.T) {
+	h := newAdminHarness(t, testKeyRing)
+	payload := map[string]any{"id": "evt-1", "lead": map[string]any{"email": "dry.run@example.com", "phone": "+49 151 23456789"},
+		"consent": map[string]any{"marketing_email": true}}
+	r := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload": payload}).must(t, http.StatusOK)
+	recs, _ := r.Body["records"].([]any)
+	if len(recs) != 1 {
+		t.Fatalf("dry-run: %s", r.Raw)
+	}
+	actions := map[string]string{}
+	for _, f := range recs[0].(map[string]any)["fields"].([]any) {
+		m := f.(map[string]any)
+		actions[m["platform_field"].(string)] = m["action"].(string) + "/" + m["rule"].(string)
+	}
+	if !strings.HasPrefix(actions["lead.email"], "keep/") || strings.HasPrefix(actions["lead.phone"], "keep/") {
+		t.Fatalf("field actions %v: want email kept (marketing e-mail granted) and phone not kept", actions)
+	}
+	// Nothing was stored: no decision, no ledger entry, no de-dup claim.
+	ds, _ := h.Store.ListDecisions(t.Context(), store.DecisionFilter{})
+	if len(ds) != 0 {
+		t.Fatalf("dry-run stored %d decisions", len(ds))
+	}
+	again := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload": payload}).must(t, http.StatusOK)
+	if recs2, _ := again.Body["records"].([]any); len(recs2) != 1 || recs2[0].(map[string]any)["outcome"] != recs[0].(map[string]any)["outcome"] {
+		t.Fatalf("a second dry-run of the same event differs (was it de-duplicated?): %s", again.Raw)
+	}
+	if strings.Contains(h.logs.String(), "dry.run@example.com") {
+		t.Fatal("the dry-run payload was logged")
+	}
+
+	bad := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload_text": "{not json"})
+	if bad.Status != http.StatusBadRequest || bad.fieldError("payload") == "" {
+		t.Fatalf("malformed payload: %s", bad.Raw)
+	}
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{}).must(t, http.StatusBadRequest)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/nope/dry-run", map[string]any{"payload": payload}).must(t, http.StatusNotFound)
+	h.as(adminapi.RoleAuditor, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload": payload}).must(t, http.StatusForbidden)
+}
