@@ -150,6 +150,8 @@ func printBanner(w io.Writer, g *app.Gateway, dataDir, kafkaAddr string) {
 	fmt.Fprintf(w, "  metrics   %s/metrics   health %s/readyz\n", base, base)
 	if g.AdminToken != "" {
 		fmt.Fprintf(w, "  admin API %s/api/v1   token %s\n", base, g.AdminToken)
+		fmt.Fprintf(w, "  console   %s/console/   (sign in with the admin token)\n", base)
+		fmt.Fprintf(w, "  CLI       export CONSENTGATE_SERVER=%s CONSENTGATE_TOKEN=%s\n", base, g.AdminToken)
 	}
 	ids := make([]string, 0, len(g.Connectors))
 	for _, c := range g.Connectors {

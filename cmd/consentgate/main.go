@@ -46,6 +46,8 @@ else installed (embedded Kafka-protocol broker, SQLite, sample connectors).`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDev(), newServe(), newMigrate(), newVersion(), newTail(), newPolicy())
+	// Admin API clients (cli_*.go).
+	root.AddCommand(newConnectors(), newConsent(), newTokens(), newDeadLetters(), newResealSecrets())
 	return root
 }
 

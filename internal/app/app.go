@@ -17,6 +17,7 @@ import (
 
 	"github.com/consentgate/consentgate/internal/adminapi"
 	"github.com/consentgate/consentgate/internal/config"
+	"github.com/consentgate/consentgate/internal/connsync"
 	"github.com/consentgate/consentgate/internal/consent"
 	"github.com/consentgate/consentgate/internal/httpapi"
 	"github.com/consentgate/consentgate/internal/kafka"
@@ -24,6 +25,7 @@ import (
 	"github.com/consentgate/consentgate/internal/policy"
 	"github.com/consentgate/consentgate/internal/store"
 	"github.com/consentgate/consentgate/internal/store/backend"
+	"github.com/consentgate/consentgate/internal/store/groupcommit"
 	"github.com/consentgate/consentgate/internal/subject"
 	"github.com/consentgate/consentgate/internal/yamlx"
 )
@@ -58,6 +60,9 @@ type Gateway struct {
 	keyer      *subject.Keyer
 	log        *slog.Logger
 	secret     func(ref config.SecretRef, base string) (string, error)
+
+	// Sync keeps the live connectors equal to files + stored connectors.
+	Sync *connsync.Syncer
 }
 
 // Loaded is everything that comes from files, before any I/O.
@@ -166,6 +171,20 @@ func Start(ctx context.Context, cfg *config.Gateway, o Options) (*Gateway, func(
 		st.Close()
 		return nil, nil, fmt.Errorf("database unreachable (database.url / CONSENTGATE_DATABASE_URL): %w", err)
 	}
+	// Concurrent webhooks share claim, ledger and completion transactions
+	// instead of queueing for one commit each (docs/performance.md).
+	batched := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "consentgate_store_batch_callers",
+		Help:    "Requests served by one group-committed store call, by operation.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 8),
+	}, []string{"op"})
+	gc := groupcommit.Options{Observe: func(op string, n int, _ time.Duration) {
+		batched.WithLabelValues(op).Observe(float64(n))
+	}}
+	if kind, _, _ := backend.Parse(cfg.Database.URL); kind == backend.KindSQLite {
+		gc.Writers = 1 // one writer connection: let batches form while it is busy
+	}
+	st = groupcommit.Wrap(st, gc)
 	g.Store = st
 
 	kc := kafka.DefaultConfig()
@@ -190,14 +209,20 @@ func Start(ctx context.Context, cfg *config.Gateway, o Options) (*Gateway, func(
 	g.Producer = prod
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), batched)
 	g.Registry = reg
 	g.Pipeline = pipeline.New(pipeline.Options{
 		Store: st, Producer: prod, Engine: l.Engine, Keyer: l.Keyer, PolicyVersion: l.Policy.Version,
 		ConsentTopic: cfg.Topics.Consent, Log: log, Metrics: pipeline.NewMetrics(reg),
 		KafkaTimeout: cfg.Outbox.KafkaTimeout, Lease: cfg.Dedupe.Lease,
 	})
-	g.Pipeline.SetConnectors(l.Connectors)
+	// File connectors plus those stored through the admin API; fails when
+	// stored secrets cannot be decrypted with the configured key ring.
+	if err := g.startConnectorSync(sctx, l, o.Secret); err != nil {
+		prod.Close()
+		st.Close()
+		return nil, nil, err
+	}
 
 	g.Server = httpapi.New(httpapi.Options{
 		Pipeline: g.Pipeline, Log: log, Gatherer: reg,
@@ -227,6 +252,10 @@ func Start(ctx context.Context, cfg *config.Gateway, o Options) (*Gateway, func(
 		return g.Pipeline.RunJobs(wctx, pipeline.JobOptions{Workers: cfg.Jobs.Workers, MaxAttempts: cfg.Jobs.MaxAttempts, BaseBackoff: cfg.Jobs.BaseBackoff, MaxBackoff: cfg.Jobs.MaxBackoff})
 	})
 	workers.Go(func() error { return g.purgeSeen(wctx, cfg.Dedupe.Window) })
+	// Expired grants are announced on the consent topic; the filter already
+	// treats them as absent whether or not this has run.
+	workers.Go(func() error { return g.Pipeline.RunExpirySweeper(wctx, time.Minute, 24*time.Hour) })
+	workers.Go(func() error { return g.Sync.Run(wctx, connectorPollInterval) })
 
 	serveErr := make(chan error, 1)
 	go func() {
