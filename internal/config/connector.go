@@ -40,8 +40,21 @@ type ConnectorFile struct {
 	Secrets map[string]SecretRef `yaml:"secrets" validate:"dive"`
 	Mapping Mapping              `yaml:"mapping"`
 	Consent ConsentMapping       `yaml:"consent"`
+	// RateLimit caps deliveries to this connector's webhook URL; beyond
+	// it the gateway answers 429 with Retry-After. Default: no limit.
+	RateLimit RateLimit `yaml:"rate_limit"`
 	// Settings are platform-specific; see the platform's documentation.
 	Settings yaml.Node `yaml:"settings"`
+}
+
+// RateLimit is a token bucket per connector (per gateway instance).
+type RateLimit struct {
+	// RPS is the sustained rate in requests per second (fractions allowed,
+	// e.g. 0.5). 0 = unlimited (the default).
+	RPS float64 `yaml:"rps" validate:"gte=0"`
+	// Burst is how many requests may arrive at once above the rate.
+	// Default: the rate rounded up, at least 1.
+	Burst int `yaml:"burst" validate:"gte=0"`
 }
 
 type TopicOverrides struct {
@@ -97,7 +110,9 @@ type Connector struct {
 	Mapping    map[string]string
 	Checkboxes []Checkbox
 	GPCField   string
-	Impl       ingest.Connector
+	// RateLimit is zero when the connector has no limit.
+	RateLimit RateLimit
+	Impl      ingest.Connector
 	// LoadedAt tells operators which version is live.
 	LoadedAt time.Time
 }
@@ -191,6 +206,9 @@ func ParseConnector(file string, data []byte, opts ConnectorOptions) (*Connector
 		problem("platform", "unknown platform %q; known platforms: %s%s", cf.Platform,
 			strings.Join(connectors.Platforms(), ", "), yamlx.Suggest(cf.Platform, connectors.Platforms()))
 	}
+	if cf.RateLimit.Burst > 0 && cf.RateLimit.RPS == 0 {
+		problem("rate_limit.rps", "burst is set but rps is 0 (unlimited); set rps, e.g. rate_limit: {rps: 50, burst: 100}")
+	}
 	if cf.DefaultJurisdiction != "" && !jurisdictionRe.MatchString(cf.DefaultJurisdiction) {
 		problem("default_jurisdiction", `must be an ISO country ("DE"), country-region ("US-CA"), "EU" or "EEA"`)
 	}
@@ -265,6 +283,7 @@ func ParseConnector(file string, data []byte, opts ConnectorOptions) (*Connector
 		DefaultJurisdiction: cf.DefaultJurisdiction,
 		Checkboxes:          cf.Consent.Checkboxes,
 		GPCField:            cf.Consent.GPCField,
+		RateLimit:           cf.RateLimit,
 		Impl:                impl,
 		Mapping:             map[string]string{},
 		LoadedAt:            now(),

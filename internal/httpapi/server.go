@@ -44,6 +44,7 @@ type Server struct {
 	engine   *gin.Engine
 	ready    atomic.Bool
 	inFlight chan struct{}
+	rates    *rateLimits
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -59,7 +60,7 @@ func New(o Options) *Server {
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 1024
 	}
-	s := &Server{opts: o, inFlight: make(chan struct{}, o.MaxInFlight)}
+	s := &Server{opts: o, inFlight: make(chan struct{}, o.MaxInFlight), rates: newRateLimits(nil)}
 	s.ready.Store(true)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -182,6 +183,12 @@ func (s *Server) deliver(c *gin.Context) {
 		return
 	}
 	defer func() { p.Metrics().Latency.WithLabelValues(conn.ID).Observe(time.Since(start).Seconds()) }()
+	// The rate limit comes before the body is read: refusing must stay cheap.
+	if ok, wait := s.rates.allow(conn.ID, conn.RateLimit); !ok {
+		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		writeError(c, http.StatusTooManyRequests, "rate_limited", "this connector is over its configured rate limit (rate_limit.rps); retry after the Retry-After delay")
+		return
+	}
 	if c.Request.ContentLength > s.opts.MaxBodyBytes {
 		writeError(c, http.StatusRequestEntityTooLarge, "too_large", "body is larger than the limit of "+strconv.FormatInt(s.opts.MaxBodyBytes, 10)+" bytes")
 		return

@@ -1,0 +1,179 @@
+package fault
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/consentgate/consentgate/internal/pipeline"
+	"github.com/consentgate/consentgate/internal/store"
+)
+
+// Kafka stops mid-load and comes back on the same port: every request
+// answered 200 reaches the topic (the ones taken while Kafka was away via
+// the outbox), copies only with the same stable ce_id, nothing invented.
+func TestKafkaStoppedMidLoadLosesNothing(t *testing.T) {
+	k := startBroker(t)
+	gw := startGateway(t, gwOptions{brokers: k.Addrs})
+	l := startLoad(func() string { return gw.URL }, "kstop", 8, 300, 20*time.Millisecond)
+	defer l.finish()
+
+	waitFor(t, 20*time.Second, "first records acknowledged", func() bool { return l.ackedCount() >= 40 })
+	k.stop()
+	before := l.ackedCount()
+	waitFor(t, 30*time.Second, "requests acknowledged through the outbox while Kafka is down", func() bool {
+		return gw.outboxDepth() > 0 && l.ackedCount() >= before+16
+	})
+	waitFor(t, 10*time.Second, "the outbox depth gauge", func() bool { return outboxGauge(t, gw, "depth") > 0 })
+	k.start()
+	waitFor(t, 40*time.Second, "the outbox to drain", func() bool { return gw.outboxDepth() == 0 })
+	after := l.ackedCount()
+	waitFor(t, 20*time.Second, "records acknowledged after the restart", func() bool { return l.ackedCount() >= after+40 })
+	l.finish()
+
+	got := readTopic(t, gw.Brokers, leadsTopic, l.acked, 40*time.Second)
+	checkDelivered(t, l, got, "web")
+	for st, n := range l.statuses {
+		if st != http.StatusOK {
+			t.Errorf("%d requests answered %d while the store was up: the outbox should have taken them (%v)", n, st, l.bodies)
+		}
+	}
+	waitFor(t, 10*time.Second, "the depth gauge back to 0", func() bool { return outboxGauge(t, gw, "depth") == 0 })
+}
+
+// A withdrawal that arrives after the webhook was answered, but before the
+// queued record left the outbox, wins: the record is dropped (with a
+// decision) or has the fields that lost their purpose removed.
+func TestWithdrawalWhileQueuedWins(t *testing.T) {
+	k := startBroker(t)
+	gw := startGateway(t, gwOptions{brokers: k.Addrs})
+	k.stop()
+
+	both := map[string]any{"marketing_email": true, "sales_contact": true}
+	posts := map[string][]byte{
+		"q-drop":   leadWith("q-drop", map[string]any{"email": "drop.me@example.com", "first_name": "Dora"}, map[string]any{"marketing_email": true}),
+		"q-redact": leadWith("q-redact", map[string]any{"email": "redact.me@example.com", "first_name": "Rita", "country": "DE"}, both),
+		"q-keep":   leadWith("q-keep", map[string]any{"email": "keep.me@example.com", "first_name": "Karl"}, map[string]any{"marketing_email": true}),
+	}
+	for id, body := range posts {
+		r := gw.post("web", body, nil)
+		if r.Status != http.StatusOK || r.summary("queued") != 1 {
+			t.Fatalf("%s with Kafka down: status %d summary %v, want 200 with 1 queued", id, r.Status, r.Body["summary"])
+		}
+	}
+
+	ctx := context.Background()
+	subjects := map[string]string{}
+	ds, err := gw.G.Store.ListDecisions(ctx, store.DecisionFilter{Outcome: pipeline.OutcomeQueued})
+	must(t, err)
+	for _, d := range ds {
+		subjects[d.EventID] = d.SubjectKey
+	}
+	now := time.Now().UTC()
+	withdraw := func(event, purpose string) store.ConsentEntry {
+		return store.ConsentEntry{ID: uuid.NewString(), SubjectKey: subjects[event], Purpose: purpose, Status: store.StatusWithdrawn,
+			Method: store.MethodAPI, ObtainedAt: now, RecordedAt: now}
+	}
+	must(t, gw.G.Store.AppendConsent(ctx, []store.ConsentEntry{withdraw("q-drop", "marketing_email"), withdraw("q-redact", "sales_contact")}))
+
+	// The relay keeps retrying the batch; once an attempt that began after
+	// the withdrawal has failed, every later attempt rechecks with it.
+	failures := func() int { return strings.Count(gw.logs.String(), `"msg":"outbox relay"`) }
+	seen := failures()
+	waitFor(t, 30*time.Second, "two relay attempts after the withdrawal", func() bool { return failures() >= seen+2 })
+	k.start()
+	waitFor(t, 30*time.Second, "the outbox to drain", func() bool { return gw.outboxDepth() == 0 })
+
+	got := readTopic(t, gw.Brokers, leadsTopic, map[string]bool{"q-redact": true, "q-keep": true}, 20*time.Second)
+	if len(got["q-drop"]) != 0 {
+		t.Errorf("the record whose only purpose was withdrawn while it waited reached Kafka: %v", got["q-drop"][0].Fields)
+	}
+	for _, rec := range got["q-redact"] {
+		if _, ok := rec.Fields["country"]; ok {
+			t.Errorf("country was published although sales_contact was withdrawn while the record waited")
+		}
+		if rec.Fields["email"] != "redact.me@example.com" || rec.Fields["first_name"] != "Rita" {
+			t.Errorf("fields still granted by marketing_email were lost: %v", keys(rec.Fields))
+		}
+	}
+	if f := got["q-keep"][0].Fields; f["email"] != "keep.me@example.com" {
+		t.Errorf("an unaffected queued record changed: %v", keys(f))
+	}
+
+	dropped, err := gw.G.Store.ListDecisions(ctx, store.DecisionFilter{Outcome: pipeline.OutcomeDropped})
+	must(t, err)
+	if len(dropped) != 1 || dropped[0].EventID != "q-drop" || dropped[0].Rules[0] != pipeline.RuleRecheckDropped {
+		t.Errorf("want one dropped decision for q-drop with rule %s, got %+v", pipeline.RuleRecheckDropped, dropped)
+	}
+	fwd, err := gw.G.Store.ListDecisions(ctx, store.DecisionFilter{Outcome: pipeline.OutcomeForwarded})
+	must(t, err)
+	if len(fwd) != 1 || fwd[0].EventID != "q-redact" || fwd[0].Fields["country"] != "redact" {
+		t.Errorf("want one decision for the rewritten q-redact with country redacted, got %+v", fwd)
+	}
+}
+
+// When neither Kafka nor the database can keep a delivery the platform is
+// told to retry (503 with Retry-After), nothing is forwarded, and the
+// retry is processed anew once they are back — not taken for a duplicate.
+func TestNothingCanKeepItAnswers503WithRetryAfter(t *testing.T) {
+	k := startBroker(t)
+	gw := startGateway(t, gwOptions{brokers: k.Addrs})
+	body := lead("evt-503", "retry.later@example.com", "Rene")
+
+	k.stop()
+	blockDatabase(t, gw.DB, true)
+	r := gw.post("web", body, nil)
+	if r.Status != http.StatusServiceUnavailable || r.errorCode() != "unavailable" {
+		t.Fatalf("status %d code %q, want 503 unavailable; body %s", r.Status, r.errorCode(), r.Raw)
+	}
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Errorf("Retry-After %q, want a number of seconds", r.Header.Get("Retry-After"))
+	}
+	if strings.Contains(r.Raw, "retry.later") {
+		t.Errorf("the error echoes payload data: %s", r.Raw)
+	}
+
+	blockDatabase(t, gw.DB, false)
+	k.start()
+	waitFor(t, 30*time.Second, "the retry to be accepted", func() bool {
+		r = gw.post("web", body, nil)
+		return r.Status == http.StatusOK
+	})
+	if r.summary("forwarded")+r.summary("queued") != 1 || r.summary("duplicates") != 0 {
+		t.Errorf("retry summary %v, want the record processed anew, not a duplicate", r.Body["summary"])
+	}
+	got := readTopic(t, gw.Brokers, leadsTopic, map[string]bool{"evt-503": true}, 20*time.Second)
+	if n := len(got["evt-503"]); n != 1 {
+		t.Errorf("%d copies of the record, want 1", n)
+	}
+}
+
+// outboxGauge reads consentgate_outbox{measure=…} from /metrics.
+func outboxGauge(t testing.TB, gw *gateway, measure string) float64 {
+	t.Helper()
+	resp, err := client.Get(gw.URL + "/metrics")
+	must(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`consentgate_outbox\{measure="` + measure + `"\} ([0-9.e+-]+)`).FindSubmatch(b)
+	if m == nil {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
