@@ -29,19 +29,23 @@ type loadFlags struct {
 
 // row is one line of the results table.
 type row struct {
-	Name        string         `json:"name"`
-	Concurrency int            `json:"concurrency"`
-	Seconds     float64        `json:"seconds"`
-	Requests    int            `json:"requests"`
-	RPS         float64        `json:"requests_per_s"`
-	P50ms       float64        `json:"p50_ms"`
-	P99ms       float64        `json:"p99_ms"`
-	Errors      int            `json:"errors"` // every answer but 200, and failed requests
-	NetErrors   int            `json:"net_errors"`
-	OK          int            `json:"ok_200"`
-	Records     int            `json:"records_on_topic"`
-	Distinct    int            `json:"distinct_ids_on_topic"`
-	PeakRSSMiB  float64        `json:"peak_rss_mib,omitempty"`
+	Name        string  `json:"name"`
+	Concurrency int     `json:"concurrency"`
+	Seconds     float64 `json:"seconds"`
+	Requests    int     `json:"requests"`
+	RPS         float64 `json:"requests_per_s"`
+	P50ms       float64 `json:"p50_ms"`
+	P99ms       float64 `json:"p99_ms"`
+	Errors      int     `json:"errors"` // every answer but 200, and failed requests
+	NetErrors   int     `json:"net_errors"`
+	OK          int     `json:"ok_200"`
+	Records     int     `json:"records_on_topic"`
+	Distinct    int     `json:"distinct_ids_on_topic"`
+	PeakRSSMiB  float64 `json:"peak_rss_mib,omitempty"`
+	// CPUusPerReq is the CPU time (user+system) --pid spent during the
+	// run per request: unlike requests/s it hardly depends on what else
+	// the machine runs.
+	CPUusPerReq float64        `json:"cpu_us_per_request,omitempty"`
 	Statuses    map[string]int `json:"statuses"`
 }
 
@@ -83,7 +87,15 @@ func runLoad(ctx context.Context, args []string) error {
 	}
 
 	run := runID()
+	var cpu0 float64
+	if f.pid > 0 {
+		cpu0, _ = cpuSeconds(f.pid)
+	}
 	res := drive(ctx, f, s, run)
+	var cpu1 float64
+	if f.pid > 0 {
+		cpu1, _ = cpuSeconds(f.pid)
+	}
 
 	r := row{
 		Name: f.name, Concurrency: f.concurrency, Seconds: res.wall.Seconds(),
@@ -98,6 +110,9 @@ func runLoad(ctx context.Context, args []string) error {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "cgbench: counting records:", err)
 		}
+	}
+	if f.pid > 0 && r.Requests > 0 && cpu1 > cpu0 {
+		r.CPUusPerReq = (cpu1 - cpu0) * 1e6 / float64(r.Requests)
 	}
 	if f.pid > 0 {
 		if r.PeakRSSMiB, err = peakRSS(f.pid); err != nil {
@@ -261,4 +276,28 @@ func peakRSS(pid int) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("--pid %d: no VmHWM in /proc/%d/status", pid, pid)
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times: 100 on every
+// Linux architecture Go runs on.
+const clockTicks = 100
+
+// cpuSeconds reads the user+system CPU time of pid from /proc (Linux only).
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("--pid %d: %w", pid, err)
+	}
+	// The command name (field 2) may hold spaces: count from its ")".
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("--pid %d: short /proc stat", pid)
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("--pid %d: unreadable /proc stat times", pid)
+	}
+	return (utime + stime) / clockTicks, nil
 }

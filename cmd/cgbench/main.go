@@ -14,6 +14,12 @@
 // time, then counts the records of this run that reached the topic, and
 // prints one table row: name, requests/s, p50, p99, errors (non-200), 200s,
 // records on the topic, peak RSS of --pid.
+//
+//	cgbench report FILE...
+//
+// prints the JSON rows of several load runs as one table, with each
+// "<mode> gateway" row's ratio to its "<mode> baseline" row and whether it
+// meets the targets (≥ 0.7× baseline requests/s, p99 < 50 ms, no errors).
 package main
 
 import (
@@ -36,6 +42,8 @@ func main() {
 		err = runLoad(ctx, os.Args[2:])
 	case "baseline":
 		err = runBaseline(ctx, os.Args[2:])
+	case "report":
+		err = runReport(os.Args[2:])
 	default:
 		usage()
 	}
@@ -46,6 +54,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: cgbench load|baseline [flags]  (cgbench load -h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: cgbench load|baseline|report [flags]  (cgbench load -h for flags)")
 	os.Exit(2)
 }

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Load-tests the gateway in dev mode (SQLite, embedded broker) and serve
+# mode (PostgreSQL, cgbroker as its own process), each against the bare
+# baseline (cgbench baseline) on the same broker, and prints one table.
+# Called by `make bench`, which builds bin/consentgate, bin/cgbench and
+# bin/cgbroker first. Figures go to docs/performance.md.
+#
+# Environment:
+#   BENCH_DURATION     load time per row (default 20s)
+#   BENCH_CONCURRENCY  requests in flight (default 64)
+#   BENCH_WARMUP       unmeasured load before each row (default 3s)
+#   BENCH_MODES        "dev serve" (default) or one of them
+#   BENCH_PG           PostgreSQL server for serve mode, without database
+#                      (default postgres://postgres@127.0.0.1:5432)
+#   BENCH_PG_PARAMS    query of its URLs (default sslmode=disable)
+#   BENCH_OUT          directory for logs and JSON rows (default: a temp dir)
+#   BENCH_GATEWAY      gateway binary (default bin/consentgate), to compare builds
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DURATION=${BENCH_DURATION:-20s}
+CONC=${BENCH_CONCURRENCY:-64}
+WARMUP=${BENCH_WARMUP:-3s}
+MODES=${BENCH_MODES:-dev serve}
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+PG_PARAMS=${BENCH_PG_PARAMS:-sslmode=disable}
+OUT=${BENCH_OUT:-$(mktemp -d -t consentgate-bench.XXXXXX)}
+GW=${BENCH_GATEWAY:-bin/consentgate}
+mkdir -p "$OUT"
+
+for b in "$GW" bin/cgbench bin/cgbroker; do
+	[[ -x $b ]] || { echo "bench: $b is missing; run make bench" >&2; exit 1; }
+done
+
+# Fixed, public test values: the benchmark's own connector and hash key.
+SECRET=whsec_Y29uc2VudGdhdGUtYmVuY2gtc2lnbmluZy1zZWNyZXQ=
+export BENCH_SIGNING_SECRET=$SECRET
+export CONSENTGATE_HASH_KEY=consentgate-bench-hash-key-0123456789abcdefghij
+export CONSENTGATE_ADMIN_TOKEN=cgt_bench_0123456789abcdef0123456789abcdef
+TOPIC=crm.leads.v1
+BASELINE_ADDR=127.0.0.1:18099
+
+PIDS=()
+DB=""
+cleanup() {
+	stop
+	if [[ -n $DB ]]; then
+		psql -q "$PG/postgres?$PG_PARAMS" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null || true
+		DB=""
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# stop ends the processes started for one mode, each by its pid, newest
+# first: the gateway flushes to the broker before the broker goes.
+stop() {
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		kill "${PIDS[i]}" 2>/dev/null || true
+		wait "${PIDS[i]}" 2>/dev/null || true
+	done
+	PIDS=()
+}
+
+# wait_http URL: until it answers 2xx, for at most 30s.
+wait_http() {
+	for _ in $(seq 300); do
+		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "bench: $1 did not come up; logs in $OUT" >&2
+	exit 1
+}
+
+# wait_line FILE TEXT: until FILE holds TEXT, for at most 30s.
+wait_line() {
+	for _ in $(seq 300); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "bench: no \"$2\" in $1" >&2
+	exit 1
+}
+
+# load NAME URL BROKERS PID: a warm-up, then the measured row.
+load() {
+	local name=$1 url=$2 brokers=$3 pid=$4
+	bin/cgbench load --url "$url" --secret "$SECRET" --concurrency "$CONC" --duration "$WARMUP" \
+		--brokers "" --header=false --name warmup >/dev/null
+	echo "bench: $name: $CONC connections for $DURATION" >&2
+	bin/cgbench load --url "$url" --secret "$SECRET" --concurrency "$CONC" --duration "$DURATION" \
+		--brokers "$brokers" --topic "$TOPIC" --pid "$pid" --name "$name" --json \
+		>"$OUT/${name// /-}.txt"
+	grep -v '^{' "$OUT/${name// /-}.txt" >&2
+}
+
+# baseline MODE BROKERS: the bare handler on the mode's broker.
+baseline() {
+	local mode=$1 brokers=$2
+	bin/cgbench baseline --listen "$BASELINE_ADDR" --secret "$SECRET" --brokers "$brokers" --topic "$TOPIC" \
+		>"$OUT/$mode-baseline.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_line "$OUT/$mode-baseline.log" "baseline ready"
+	load "$mode baseline" "http://$BASELINE_ADDR/" "$brokers" "$pid"
+}
+
+run_dev() {
+	local listen=127.0.0.1:18080 kafka=127.0.0.1:19092
+	"$GW" dev --config test/bench/configs/consentgate.yaml --data-dir "$OUT/dev-data" \
+		--listen "$listen" --kafka-listen "$kafka" >"$OUT/dev-gateway.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_http "http://$listen/readyz"
+	load "dev gateway" "http://$listen/webhooks/bench" "$kafka" "$pid"
+	baseline dev "$kafka"
+	stop
+	rm -rf "$OUT/dev-data" # hundreds of MB of records; logs and rows stay
+}
+
+run_serve() {
+	local listen=127.0.0.1:18081 kafka=127.0.0.1:19093
+	if ! pg_isready -q -d "$PG/postgres?$PG_PARAMS"; then
+		echo "bench: PostgreSQL at $PG does not answer; skipping serve mode (set BENCH_PG)" >&2
+		return 0
+	fi
+	DB=consentgate_bench_$$_$RANDOM
+	psql -q "$PG/postgres?$PG_PARAMS" -c "CREATE DATABASE $DB" >/dev/null
+
+	bin/cgbroker --listen "$kafka" --data-dir "$OUT/broker-data" --partitions 3 >"$OUT/broker.log" 2>&1 &
+	PIDS+=("$!")
+	wait_line "$OUT/broker.log" "broker ready"
+
+	CONSENTGATE_DATABASE_URL="$PG/$DB?$PG_PARAMS" CONSENTGATE_KAFKA_BROKERS=$kafka CONSENTGATE_LISTEN=$listen \
+		"$GW" serve --config test/bench/configs/serve.yaml >"$OUT/serve-gateway.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_http "http://$listen/readyz"
+	load "serve gateway" "http://$listen/webhooks/bench" "$kafka" "$pid"
+	baseline serve "$kafka"
+	stop
+	rm -rf "$OUT/broker-data"
+	psql -q "$PG/postgres?$PG_PARAMS" -c "DROP DATABASE $DB WITH (FORCE)" >/dev/null
+	DB=""
+}
+
+echo "bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); output in $OUT" >&2
+for mode in $MODES; do
+	case $mode in
+	dev) run_dev ;;
+	serve) run_serve ;;
+	*) echo "bench: unknown mode $mode (want dev or serve)" >&2; exit 2 ;;
+	esac
+done
+echo
+bin/cgbench report "$OUT"/*.txt
