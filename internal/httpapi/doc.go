@@ -2,8 +2,9 @@
 // framework-free pipeline calls and outcomes back into JSON answers.
 //
 // Status precedence on intake (DESIGN.md §10): 404 unknown or disabled
-// connector → 413 body over the limit → 401 authentication → 400 malformed
-// → 200. Every error body is JSON: {"error": {"code", "message",
+// connector → 429 connector rate limit → 413 body over the limit → 401
+// authentication → 400 malformed → 200 (503 with Retry-After when the
+// gateway is at its in-flight limit or nothing could keep the delivery). Every error body is JSON: {"error": {"code", "message",
 // "request_id"}}. Access logs carry method, route, status, latency,
 // connector id and request id — never query strings (handshakes carry
 // verify tokens there) and never bodies.
