@@ -1,11 +1,6 @@
 package adminapi_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -18,13 +13,10 @@ import (
 	"github.com/consentgate/consentgate/internal/app"
 	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/connsync"
-	"github.com/consentgate/consentgate/internal/consent"
 	"github.com/consentgate/consentgate/internal/pipeline"
-	"github.com/consentgate/consentgate/internal/policy"
 	"github.com/consentgate/consentgate/internal/secretbox"
 	"github.com/consentgate/consentgate/internal/store"
-	"github.com/consentgate/consentgate/internal/store/sqlite"
-	"github.com/consentgate/consentgate/internal/subject"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 const (
@@ -42,7 +34,7 @@ type adminHarness struct {
 	Pipeline *pipeline.Pipeline
 	Sync     *connsync.Syncer
 	tokens   map[adminapi.Role]string
-	logs     *syncBuffer
+	logs     *gwtest.LogBuffer
 }
 
 // fileConnectorYAML is the file connector "web-file" (read-only via API).
@@ -66,25 +58,9 @@ func newAdminHarness(t *testing.T, ringText string) *adminHarness {
 	t.Helper()
 	ctx := t.Context()
 	t.Setenv("ADMINAPI_TEST_FILE_SECRET", fileSecret)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cg.db"))
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	pol, err := policy.Load(filepath.Join("..", "..", "configs", "policy.yaml"))
-	if err != nil {
-		t.Fatalf("load policy: %v", err)
-	}
-	eng, err := consent.New(pol, []byte(hashKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyer, err := subject.NewKeyer([]byte(hashKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	st := openSQLite(t)
+	pol, eng, keyer := shippedPolicy(t)
+	logs, log := debugLog()
 	pl := pipeline.New(pipeline.Options{Store: st, Engine: eng, Keyer: keyer, PolicyVersion: pol.Version, ConsentTopic: consentTopic, Log: log})
 
 	gw := config.Default()
@@ -132,44 +108,14 @@ func newAdminHarness(t *testing.T, ringText string) *adminHarness {
 
 // as sends body (any JSON value, or a string sent as is) with the token of
 // role ("" = no Authorization header).
-func (h *adminHarness) as(role adminapi.Role, method, path string, body any) apiResponse {
+func (h *adminHarness) as(role adminapi.Role, method, path string, body any) gwtest.Response {
 	h.t.Helper()
 	return h.withToken(h.tokens[role], method, path, body)
 }
 
-func (h *adminHarness) withToken(token, method, path string, body any) apiResponse {
+func (h *adminHarness) withToken(token, method, path string, body any) gwtest.Response {
 	h.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewReader([]byte(b))
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, h.URL+path, rd)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := apiResponse{Status: resp.StatusCode, Raw: string(raw)}
-	_ = json.Unmarshal(raw, &out.Body)
-	return out
+	return gwtest.Call(h.t, method, h.URL+path, token, body)
 }
 
 func (h *adminHarness) audit(action string) []store.AuditEntry {

@@ -38,20 +38,20 @@ func TestConnectorLifecycle(t *testing.T) {
 	h := newAdminHarness(t, testKeyRing)
 	spec := apiSpec("web-api", map[string]any{"value": storedSecret})
 
-	created := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", spec).must(t, http.StatusCreated)
-	if created.str("source") != "api" || created.str("webhook_url") != "https://gw.example/webhooks/web-api" {
+	created := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", spec).Must(t, http.StatusCreated)
+	if created.Str("source") != "api" || created.Str("webhook_url") != "https://gw.example/webhooks/web-api" {
 		t.Fatalf("created connector: %s", created.Raw)
 	}
-	if s, _ := created.path("secrets", "signing_secret").(map[string]any); s["set"] != true || s["source"] != "stored" {
+	if s, _ := created.Path("secrets", "signing_secret").(map[string]any); s["set"] != true || s["source"] != "stored" {
 		t.Fatalf("secret status %v, want set from stored", s)
 	}
-	if created.str("effective_mapping", "lead.email") != "email" {
+	if created.Str("effective_mapping", "lead.email") != "email" {
 		t.Fatalf("effective mapping missing: %s", created.Raw)
 	}
 	if !h.verifies("web-api", storedSecret) {
 		t.Fatal("the created connector is not live with its secret")
 	}
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", spec).must(t, http.StatusConflict)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", spec).Must(t, http.StatusConflict)
 
 	// The stored row holds ciphertext only.
 	row, err := h.Store.GetConnector(t.Context(), "web-api")
@@ -64,13 +64,13 @@ func TestConnectorLifecycle(t *testing.T) {
 
 	// The same spec again: nothing written, nothing audited.
 	auditBefore := len(h.audit("connector."))
-	again := h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/web-api", spec).must(t, http.StatusOK)
-	if again.path("changed") != false {
+	again := h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/web-api", spec).Must(t, http.StatusOK)
+	if again.Path("changed") != false {
 		t.Fatalf("same spec again: %s, want changed false", again.Raw)
 	}
 	// What GET returned, sent back (secrets only say "set"): also no change.
-	got := h.as(adminapi.RoleAuditor, http.MethodGet, "/connectors/web-api", nil).must(t, http.StatusOK)
-	if h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/web-api", got.Body).must(t, http.StatusOK).path("changed") != false {
+	got := h.as(adminapi.RoleAuditor, http.MethodGet, "/connectors/web-api", nil).Must(t, http.StatusOK)
+	if h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/web-api", got.Body).Must(t, http.StatusOK).Path("changed") != false {
 		t.Fatal("GET then PUT of the same connector changed it")
 	}
 	if row2, _ := h.Store.GetConnector(t.Context(), "web-api"); !row2.UpdatedAt.Equal(row.UpdatedAt) || len(h.audit("connector.")) != auditBefore {
@@ -80,8 +80,8 @@ func TestConnectorLifecycle(t *testing.T) {
 	// A real change: new mapping, secret kept (left out of the body).
 	spec["mapping"] = map[string]any{"replace_defaults": true, "fields": map[string]any{"lead.email": "email"}}
 	delete(spec, "secrets")
-	changed := h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/web-api", spec).must(t, http.StatusOK)
-	if changed.path("changed") != true || changed.str("connector", "effective_mapping", "lead.phone") != "" {
+	changed := h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/web-api", spec).Must(t, http.StatusOK)
+	if changed.Path("changed") != true || changed.Str("connector", "effective_mapping", "lead.phone") != "" {
 		t.Fatalf("mapping change: %s", changed.Raw)
 	}
 	if !h.verifies("web-api", storedSecret) {
@@ -93,27 +93,27 @@ func TestConnectorLifecycle(t *testing.T) {
 	}
 
 	// Rotate the secret: the old one stops working at once.
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/secrets/signing_secret", map[string]string{"value": "rotated-secret-value"}).must(t, http.StatusNoContent)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/secrets/signing_secret", map[string]string{"value": "rotated-secret-value"}).Must(t, http.StatusNoContent)
 	if h.verifies("web-api", storedSecret) || !h.verifies("web-api", "rotated-secret-value") {
 		t.Fatal("rotation did not take effect")
 	}
-	if r := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/secrets/app_secret", map[string]string{"value": "x"}); r.Status != http.StatusBadRequest || r.fieldError("name") == "" {
+	if r := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/secrets/app_secret", map[string]string{"value": "x"}); r.Status != http.StatusBadRequest || r.FieldError("name") == "" {
 		t.Fatalf("rotate a secret the platform does not read: %s", r.Raw)
 	}
 
 	// Disable and enable: the live set follows.
-	if h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/disable", nil).must(t, http.StatusOK).path("enabled") != false {
+	if h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/disable", nil).Must(t, http.StatusOK).Path("enabled") != false {
 		t.Fatal("disable did not answer enabled false")
 	}
 	if _, live := h.Pipeline.Connector("web-api"); live {
 		t.Fatal("a disabled connector is still live")
 	}
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/enable", nil).must(t, http.StatusOK)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-api/enable", nil).Must(t, http.StatusOK)
 	if _, live := h.Pipeline.Connector("web-api"); !live {
 		t.Fatal("an enabled connector is not live")
 	}
 
-	list := h.as(adminapi.RoleAuditor, http.MethodGet, "/connectors", nil).must(t, http.StatusOK)
+	list := h.as(adminapi.RoleAuditor, http.MethodGet, "/connectors", nil).Must(t, http.StatusOK)
 	ids := []string{}
 	for _, c := range list.Body["connectors"].([]any) {
 		m := c.(map[string]any)
@@ -123,8 +123,8 @@ func TestConnectorLifecycle(t *testing.T) {
 		t.Fatalf("list: %v", ids)
 	}
 
-	h.as(adminapi.RoleMarketer, http.MethodDelete, "/connectors/web-api", nil).must(t, http.StatusNoContent)
-	h.as(adminapi.RoleMarketer, http.MethodDelete, "/connectors/web-api", nil).must(t, http.StatusNotFound)
+	h.as(adminapi.RoleMarketer, http.MethodDelete, "/connectors/web-api", nil).Must(t, http.StatusNoContent)
+	h.as(adminapi.RoleMarketer, http.MethodDelete, "/connectors/web-api", nil).Must(t, http.StatusNotFound)
 	if _, live := h.Pipeline.Connector("web-api"); live {
 		t.Fatal("a deleted connector is still live")
 	}
@@ -177,10 +177,10 @@ func TestConnectorValidation(t *testing.T) {
 			spec := apiSpec("web-api", map[string]any{"value": storedSecret})
 			tc.mutate(spec)
 			r := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", spec)
-			if r.Status != http.StatusBadRequest || r.errorCode() != "invalid" {
+			if r.Status != http.StatusBadRequest || r.ErrorCode() != "invalid" {
 				t.Fatalf("status %d: %s, want 400 invalid", r.Status, r.Raw)
 			}
-			msg := r.fieldError(tc.field)
+			msg := r.FieldError(tc.field)
 			if msg == "" || !strings.Contains(msg, tc.want) {
 				t.Fatalf("error.fields[%q] = %q, want it to mention %q; body %s", tc.field, msg, tc.want, r.Raw)
 			}
@@ -189,8 +189,8 @@ func TestConnectorValidation(t *testing.T) {
 			}
 		})
 	}
-	h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/other", apiSpec("web-api", map[string]any{"env": "X"})).must(t, http.StatusBadRequest)
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", "not json").must(t, http.StatusBadRequest)
+	h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/other", apiSpec("web-api", map[string]any{"env": "X"})).Must(t, http.StatusBadRequest)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", "not json").Must(t, http.StatusBadRequest)
 	if list, _ := h.Store.ListConnectors(t.Context()); len(list) != 0 {
 		t.Fatalf("invalid specs were stored: %v", list)
 	}
@@ -199,12 +199,12 @@ func TestConnectorValidation(t *testing.T) {
 func TestSecretValueNeedsKey(t *testing.T) {
 	h := newAdminHarness(t, "")
 	r := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", apiSpec("web-api", map[string]any{"value": storedSecret}))
-	if r.Status != http.StatusBadRequest || !strings.Contains(r.fieldError("secrets.signing_secret"), "CONSENTGATE_SECRET_KEYS") {
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.FieldError("secrets.signing_secret"), "CONSENTGATE_SECRET_KEYS") {
 		t.Fatalf("secret value without a key: %s", r.Raw)
 	}
 	// References need no key.
 	t.Setenv("ADMINAPI_TEST_API_SECRET", storedSecret)
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", apiSpec("web-api", map[string]any{"env": "ADMINAPI_TEST_API_SECRET"})).must(t, http.StatusCreated)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", apiSpec("web-api", map[string]any{"env": "ADMINAPI_TEST_API_SECRET"})).Must(t, http.StatusCreated)
 	if !h.verifies("web-api", storedSecret) {
 		t.Fatal("env secret not used")
 	}
@@ -212,11 +212,11 @@ func TestSecretValueNeedsKey(t *testing.T) {
 
 func TestFileConnectorsAreReadOnly(t *testing.T) {
 	h := newAdminHarness(t, testKeyRing)
-	got := h.as(adminapi.RoleMarketer, http.MethodGet, "/connectors/web-file", nil).must(t, http.StatusOK)
-	if got.str("source") != "file" || got.str("settings", "event_id_path") != "id" {
+	got := h.as(adminapi.RoleMarketer, http.MethodGet, "/connectors/web-file", nil).Must(t, http.StatusOK)
+	if got.Str("source") != "file" || got.Str("settings", "event_id_path") != "id" {
 		t.Fatalf("file connector view: %s", got.Raw)
 	}
-	if s, _ := got.path("secrets", "signing_secret").(map[string]any); s["source"] != "env" || s["env"] != "ADMINAPI_TEST_FILE_SECRET" {
+	if s, _ := got.Path("secrets", "signing_secret").(map[string]any); s["source"] != "env" || s["env"] != "ADMINAPI_TEST_FILE_SECRET" {
 		t.Fatalf("file connector secret: %v", s)
 	}
 	if strings.Contains(got.Raw, fileSecret) {
@@ -230,18 +230,18 @@ func TestFileConnectorsAreReadOnly(t *testing.T) {
 		{http.MethodPost, "/connectors/web-file/secrets/signing_secret"},
 	} {
 		r := h.as(adminapi.RoleMarketer, call.method, call.path, apiSpec("web-file", map[string]any{"value": "v"}))
-		if r.Status != http.StatusConflict || r.errorCode() != "file_connector" || !strings.Contains(r.Raw, "read-only") {
+		if r.Status != http.StatusConflict || r.ErrorCode() != "file_connector" || !strings.Contains(r.Raw, "read-only") {
 			t.Fatalf("%s %s on a file connector: %d %s", call.method, call.path, r.Status, r.Raw)
 		}
 	}
-	h.as(adminapi.RoleMarketer, http.MethodGet, "/connectors/nope", nil).must(t, http.StatusNotFound)
+	h.as(adminapi.RoleMarketer, http.MethodGet, "/connectors/nope", nil).Must(t, http.StatusNotFound)
 }
 
 func TestDryRun(t *testing.T) {
 	h := newAdminHarness(t, testKeyRing)
 	payload := map[string]any{"id": "evt-1", "lead": map[string]any{"email": "dry.run@example.com", "phone": "+49 151 23456789"},
 		"consent": map[string]any{"marketing_email": true}}
-	r := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload": payload}).must(t, http.StatusOK)
+	r := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload": payload}).Must(t, http.StatusOK)
 	recs, _ := r.Body["records"].([]any)
 	if len(recs) != 1 {
 		t.Fatalf("dry-run: %s", r.Raw)
@@ -259,7 +259,7 @@ func TestDryRun(t *testing.T) {
 	if len(ds) != 0 {
 		t.Fatalf("dry-run stored %d decisions", len(ds))
 	}
-	again := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload": payload}).must(t, http.StatusOK)
+	again := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload": payload}).Must(t, http.StatusOK)
 	if recs2, _ := again.Body["records"].([]any); len(recs2) != 1 || recs2[0].(map[string]any)["outcome"] != recs[0].(map[string]any)["outcome"] {
 		t.Fatalf("a second dry-run of the same event differs (was it de-duplicated?): %s", again.Raw)
 	}
@@ -268,10 +268,10 @@ func TestDryRun(t *testing.T) {
 	}
 
 	bad := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload_text": "{not json"})
-	if bad.Status != http.StatusBadRequest || bad.fieldError("payload") == "" {
+	if bad.Status != http.StatusBadRequest || bad.FieldError("payload") == "" {
 		t.Fatalf("malformed payload: %s", bad.Raw)
 	}
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{}).must(t, http.StatusBadRequest)
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/nope/dry-run", map[string]any{"payload": payload}).must(t, http.StatusNotFound)
-	h.as(adminapi.RoleAuditor, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload": payload}).must(t, http.StatusForbidden)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{}).Must(t, http.StatusBadRequest)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/nope/dry-run", map[string]any{"payload": payload}).Must(t, http.StatusNotFound)
+	h.as(adminapi.RoleAuditor, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload": payload}).Must(t, http.StatusForbidden)
 }

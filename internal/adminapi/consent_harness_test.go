@@ -1,15 +1,10 @@
 package adminapi_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +20,7 @@ import (
 	"github.com/consentgate/consentgate/internal/store"
 	"github.com/consentgate/consentgate/internal/store/sqlite"
 	"github.com/consentgate/consentgate/internal/subject"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 const (
@@ -54,7 +50,7 @@ type consentHarness struct {
 	Brokers []string
 	Keyer   *subject.Keyer
 	Policy  *policy.Policy
-	logs    *syncBuffer
+	logs    *gwtest.LogBuffer
 }
 
 type harnessOptions struct {
@@ -64,11 +60,7 @@ type harnessOptions struct {
 func newConsentHarness(t *testing.T, o harnessOptions) *consentHarness {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cg.db"))
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openSQLite(t)
 
 	cluster := kafkatest.Cluster(t)
 	brokers := cluster.ListenAddrs()
@@ -85,20 +77,8 @@ func newConsentHarness(t *testing.T, o harnessOptions) *consentHarness {
 		t.Fatalf("create topic: %v", err)
 	}
 
-	pol, err := policy.Load(filepath.Join("..", "..", "configs", "policy.yaml"))
-	if err != nil {
-		t.Fatalf("load policy: %v", err)
-	}
-	eng, err := consent.New(pol, []byte(hashKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyer, err := subject.NewKeyer([]byte(hashKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	pol, eng, keyer := shippedPolicy(t)
+	logs, log := debugLog()
 	pl := pipeline.New(pipeline.Options{
 		Store: st, Producer: prod, Engine: eng, Keyer: keyer, PolicyVersion: pol.Version,
 		ConsentTopic: consentTopic, Log: log, KafkaTimeout: time.Second,
@@ -113,102 +93,49 @@ func newConsentHarness(t *testing.T, o harnessOptions) *consentHarness {
 	return &consentHarness{t: t, URL: srv.URL + "/api/v1", Store: st, Brokers: brokers, Keyer: keyer, Policy: pol, logs: logs}
 }
 
-type apiResponse struct {
-	Status int
-	Raw    string
-	Body   map[string]any
-}
-
 // call sends body (any JSON value, or a string sent as is) as role ("" =
 // no Authorization header).
-func (h *consentHarness) call(role, method, path string, body any) apiResponse {
+func (h *consentHarness) call(role, method, path string, body any) gwtest.Response {
 	h.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewReader([]byte(b))
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, h.URL+path, rd)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	token := ""
 	if role != "" {
-		req.Header.Set("Authorization", "Bearer "+role+"-token")
+		token = role + "-token"
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := apiResponse{Status: resp.StatusCode, Raw: string(raw)}
-	_ = json.Unmarshal(raw, &out.Body)
-	return out
+	return gwtest.Call(h.t, method, h.URL+path, token, body)
 }
 
-// must fails unless the response has the status.
-func (r apiResponse) must(t *testing.T, status int) apiResponse {
+// openSQLite is a fresh SQLite store, closed when the test ends.
+func openSQLite(t *testing.T) store.Store {
 	t.Helper()
-	if r.Status != status {
-		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Raw)
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "cg.db"))
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
 	}
-	return r
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
 
-func (r apiResponse) errorCode() string {
-	e, _ := r.Body["error"].(map[string]any)
-	s, _ := e["code"].(string)
-	return s
-}
-
-// fieldError returns the message for one field of an "invalid" error.
-func (r apiResponse) fieldError(field string) string {
-	e, _ := r.Body["error"].(map[string]any)
-	f, _ := e["fields"].(map[string]any)
-	s, _ := f[field].(string)
-	return s
-}
-
-func (r apiResponse) path(keys ...string) any {
-	var cur any = r.Body
-	for _, k := range keys {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[k]
+// shippedPolicy is the shipped policy with its consent engine and subject
+// keyer under hashKey.
+func shippedPolicy(t *testing.T) (*policy.Policy, *consent.Engine, *subject.Keyer) {
+	t.Helper()
+	pol, err := policy.Load(filepath.Join(gwtest.RepoRoot(t), "configs", "policy.yaml"))
+	if err != nil {
+		t.Fatalf("load policy: %v", err)
 	}
-	return cur
+	eng, err := consent.New(pol, []byte(hashKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyer, err := subject.NewKeyer([]byte(hashKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pol, eng, keyer
 }
 
-func (r apiResponse) str(keys ...string) string {
-	s, _ := r.path(keys...).(string)
-	return s
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// debugLog is a debug-level JSON logger and the buffer tests read it from.
+func debugLog() (*gwtest.LogBuffer, *slog.Logger) {
+	logs := &gwtest.LogBuffer{}
+	return logs, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

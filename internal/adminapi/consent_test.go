@@ -9,6 +9,7 @@ import (
 
 	"github.com/consentgate/consentgate/internal/adminapi"
 	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 const rawEmail = "Priya.Example@Example.org"
@@ -56,12 +57,12 @@ func TestConsentRoutesRoles(t *testing.T) {
 				switch {
 				case allowed && r.Status != c.ok:
 					t.Errorf("role %s: status %d, want %d: %s", role, r.Status, c.ok, r.Raw)
-				case !allowed && (r.Status != http.StatusForbidden || r.errorCode() != "forbidden"):
-					t.Errorf("role %s: status %d (%s), want 403 forbidden", role, r.Status, r.errorCode())
+				case !allowed && (r.Status != http.StatusForbidden || r.ErrorCode() != "forbidden"):
+					t.Errorf("role %s: status %d (%s), want 403 forbidden", role, r.Status, r.ErrorCode())
 				}
 			}
-			if r := h.call("", c.method, c.path, body()); r.Status != http.StatusUnauthorized || r.errorCode() != "unauthenticated" {
-				t.Errorf("no token: status %d (%s), want 401 unauthenticated", r.Status, r.errorCode())
+			if r := h.call("", c.method, c.path, body()); r.Status != http.StatusUnauthorized || r.ErrorCode() != "unauthenticated" {
+				t.Errorf("no token: status %d (%s), want 401 unauthenticated", r.Status, r.ErrorCode())
 			}
 			if r := h.call("nobody", c.method, c.path, body()); r.Status != http.StatusUnauthorized {
 				t.Errorf("unknown token: status %d, want 401", r.Status)
@@ -84,28 +85,28 @@ func TestGrantWithdrawLookupErase(t *testing.T) {
 	key, _ := h.Keyer.Email(rawEmail)
 	h.call("privacy", "POST", "/notices", map[string]any{
 		"id": "web-privacy", "version": "3", "url": "https://example.org/privacy/3", "text": "We e-mail you offers.", "effective_from": "2026-01-01T00:00:00Z",
-	}).must(t, 201)
+	}).Must(t, 201)
 
 	g := h.call("privacy", "POST", "/consent/grant", map[string]any{
 		"subject": map[string]any{"email": "  " + strings.ToUpper(rawEmail) + " "}, "purpose": "marketing_email",
 		"obtained_at": "2026-03-01T09:00:00Z", "notice": map[string]any{"id": "web-privacy", "version": "3"},
-	}).must(t, 201)
-	if g.str("entry", "subject_key") != key {
-		t.Errorf("grant keyed %q, want the key of the normalised e-mail %q", g.str("entry", "subject_key"), key)
+	}).Must(t, 201)
+	if g.Str("entry", "subject_key") != key {
+		t.Errorf("grant keyed %q, want the key of the normalised e-mail %q", g.Str("entry", "subject_key"), key)
 	}
-	if g.str("entry", "method") != "api" || g.str("entry", "status") != "granted" || g.str("entry", "payload_sha256") == "" {
+	if g.Str("entry", "method") != "api" || g.Str("entry", "status") != "granted" || g.Str("entry", "payload_sha256") == "" {
 		t.Errorf("entry = %v", g.Body["entry"])
 	}
-	if g.str("entry", "expires_at") != "2028-02-29T09:00:00Z" {
-		t.Errorf("expires_at = %q, want obtained_at + 730d validity", g.str("entry", "expires_at"))
+	if g.Str("entry", "expires_at") != "2028-02-29T09:00:00Z" {
+		t.Errorf("expires_at = %q, want obtained_at + 730d validity", g.Str("entry", "expires_at"))
 	}
-	grantID := g.str("entry", "id")
+	grantID := g.Str("entry", "id")
 
 	w := h.call("privacy", "POST", "/consent/withdraw", map[string]any{
 		"subject": map[string]any{"key": key}, "purpose": "marketing_email", "method": "admin",
-	}).must(t, 201)
-	withdrawID := w.str("entry", "id")
-	if w.str("event", "delivery") != "published" {
+	}).Must(t, 201)
+	withdrawID := w.Str("entry", "id")
+	if w.Str("event", "delivery") != "published" {
 		t.Errorf("event = %v, want published", w.Body["event"])
 	}
 
@@ -139,18 +140,18 @@ func TestGrantWithdrawLookupErase(t *testing.T) {
 		t.Errorf("withdrawal event = %v", v)
 	}
 
-	for _, r := range []apiResponse{
+	for _, r := range []gwtest.Response{
 		h.call("auditor", "POST", "/consent/lookup", map[string]any{"subject": map[string]any{"email": rawEmail}}),
 		h.call("auditor", "GET", "/consent/subjects/"+key, nil),
 	} {
-		r.must(t, 200)
-		if r.str("subject_key") != key {
-			t.Errorf("lookup subject_key = %q", r.str("subject_key"))
+		r.Must(t, 200)
+		if r.Str("subject_key") != key {
+			t.Errorf("lookup subject_key = %q", r.Str("subject_key"))
 		}
-		if st := r.str("current", "marketing_email", "status"); st != "withdrawn" || r.str("current", "marketing_email", "entry_id") != withdrawID {
+		if st := r.Str("current", "marketing_email", "status"); st != "withdrawn" || r.Str("current", "marketing_email", "entry_id") != withdrawID {
 			t.Errorf("current = %v, want the withdrawal", r.Body["current"])
 		}
-		if hist, _ := r.path("history").([]any); len(hist) != 2 {
+		if hist, _ := r.Path("history").([]any); len(hist) != 2 {
 			t.Errorf("history has %d entries, want 2", len(hist))
 		}
 		if strings.Contains(strings.ToLower(r.Raw), "priya") {
@@ -158,8 +159,8 @@ func TestGrantWithdrawLookupErase(t *testing.T) {
 		}
 	}
 
-	e := h.call("privacy", "POST", "/consent/erase", map[string]any{"subject": map[string]any{"email": rawEmail}}).must(t, 200)
-	if n, _ := e.path("entries_removed").(float64); n != 2 || e.str("subject_key") != key {
+	e := h.call("privacy", "POST", "/consent/erase", map[string]any{"subject": map[string]any{"email": rawEmail}}).Must(t, 200)
+	if n, _ := e.Path("entries_removed").(float64); n != 2 || e.Str("subject_key") != key {
 		t.Errorf("erase = %s", e.Raw)
 	}
 	all := kafkatest.Consume(t, h.Brokers, consentTopic, 3, 15*time.Second)
@@ -179,12 +180,12 @@ func TestGrantWithdrawLookupErase(t *testing.T) {
 	if erased == nil || erased["subject"].(map[string]any)["key"] != key || erased["erasure"].(map[string]any)["entries_removed"] != 2.0 {
 		t.Errorf("erasure event = %v", erased)
 	}
-	r := h.call("privacy", "GET", "/consent/subjects/"+key, nil).must(t, 200)
-	if hist, _ := r.path("history").([]any); len(hist) != 0 {
+	r := h.call("privacy", "GET", "/consent/subjects/"+key, nil).Must(t, 200)
+	if hist, _ := r.Path("history").([]any); len(hist) != 0 {
 		t.Errorf("history after erasure has %d entries", len(hist))
 	}
-	ts := h.call("auditor", "GET", "/consent/tombstones", nil).must(t, 200)
-	if list, _ := ts.path("tombstones").([]any); len(list) != 1 || strings.Contains(ts.Raw, key) {
+	ts := h.call("auditor", "GET", "/consent/tombstones", nil).Must(t, 200)
+	if list, _ := ts.Path("tombstones").([]any); len(list) != 1 || strings.Contains(ts.Raw, key) {
 		t.Errorf("tombstones = %s", ts.Raw)
 	}
 	if strings.Contains(strings.ToLower(h.logs.String()), "priya") {
@@ -198,17 +199,17 @@ func TestLookupShowsExpiredGrants(t *testing.T) {
 	h := newConsentHarness(t, harnessOptions{})
 	old := time.Now().Add(-3 * 365 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	for _, p := range []string{"marketing_email", "analytics"} {
-		h.call("privacy", "POST", "/consent/grant", map[string]any{"subject": map[string]any{"phone": "+49 151 2345 6789"}, "purpose": p, "obtained_at": old}).must(t, 201)
+		h.call("privacy", "POST", "/consent/grant", map[string]any{"subject": map[string]any{"phone": "+49 151 2345 6789"}, "purpose": p, "obtained_at": old}).Must(t, 201)
 	}
-	r := h.call("privacy", "POST", "/consent/lookup", map[string]any{"subject": map[string]any{"phone": "+4915123456789"}}).must(t, 200)
-	if s := r.str("current", "marketing_email", "effective_status"); s != "expired" {
+	r := h.call("privacy", "POST", "/consent/lookup", map[string]any{"subject": map[string]any{"phone": "+4915123456789"}}).Must(t, 200)
+	if s := r.Str("current", "marketing_email", "effective_status"); s != "expired" {
 		t.Errorf("marketing_email effective_status = %q, want expired (730d validity)", s)
 	}
-	if s := r.str("current", "marketing_email", "status"); s != "granted" {
+	if s := r.Str("current", "marketing_email", "status"); s != "granted" {
 		t.Errorf("marketing_email status = %q, want granted (the ledger entry itself)", s)
 	}
-	if s := r.str("current", "analytics", "effective_status"); s != "granted" || r.path("current", "analytics", "expires_at") != nil {
-		t.Errorf("analytics = %v, want granted without expiry", r.path("current", "analytics"))
+	if s := r.Str("current", "analytics", "effective_status"); s != "granted" || r.Path("current", "analytics", "expires_at") != nil {
+		t.Errorf("analytics = %v, want granted without expiry", r.Path("current", "analytics"))
 	}
 }
 
@@ -245,11 +246,11 @@ func TestConsentValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := h.call("privacy", "POST", c.path, c.body).must(t, http.StatusBadRequest)
-			if r.errorCode() != "invalid" {
-				t.Errorf("code %q, want invalid", r.errorCode())
+			r := h.call("privacy", "POST", c.path, c.body).Must(t, http.StatusBadRequest)
+			if r.ErrorCode() != "invalid" {
+				t.Errorf("code %q, want invalid", r.ErrorCode())
 			}
-			if msg := r.fieldError(c.field); !strings.Contains(msg, c.want) {
+			if msg := r.FieldError(c.field); !strings.Contains(msg, c.want) {
 				t.Errorf("fields.%s = %q, want it to contain %q (all: %s)", c.field, msg, c.want, r.Raw)
 			}
 			if strings.Contains(r.Raw, "leaky") {
@@ -258,11 +259,11 @@ func TestConsentValidation(t *testing.T) {
 		})
 	}
 	r := h.call("privacy", "POST", "/consent/grant", `{"subject": {"email": "x@example.org"}, "purpose": `)
-	if r.Status != http.StatusBadRequest || r.errorCode() != "malformed" {
+	if r.Status != http.StatusBadRequest || r.ErrorCode() != "malformed" {
 		t.Errorf("broken JSON: %d %s", r.Status, r.Raw)
 	}
 	r = h.call("auditor", "GET", "/consent/subjects/not-a-key", nil)
-	if r.Status != http.StatusBadRequest || r.fieldError("key") == "" {
+	if r.Status != http.StatusBadRequest || r.FieldError("key") == "" {
 		t.Errorf("bad key in path: %d %s", r.Status, r.Raw)
 	}
 	if hist, _ := h.Store.ListTombstones(t.Context(), 0); len(hist) != 0 {
@@ -274,8 +275,8 @@ func TestConsentValidation(t *testing.T) {
 // in the outbox for the relay.
 func TestGrantWithKafkaDownQueuesTheEvent(t *testing.T) {
 	h := newConsentHarness(t, harnessOptions{kafkaDown: true})
-	r := h.call("privacy", "POST", "/consent/grant", map[string]any{"subject": map[string]any{"email": rawEmail}, "purpose": "analytics"}).must(t, 201)
-	if r.str("event", "delivery") != "queued" {
+	r := h.call("privacy", "POST", "/consent/grant", map[string]any{"subject": map[string]any{"email": rawEmail}, "purpose": "analytics"}).Must(t, 201)
+	if r.Str("event", "delivery") != "queued" {
 		t.Errorf("event = %v, want queued", r.Body["event"])
 	}
 	depth, _, err := h.Store.OutboxStats(t.Context(), time.Now())
@@ -290,8 +291,8 @@ func TestGrantWithKafkaDownQueuesTheEvent(t *testing.T) {
 	if msgs[0].Topic != consentTopic || string(msgs[0].Key) != key || msgs[0].Headers["ce_type"] != "com.consentgate.consent.v1" {
 		t.Errorf("outbox message = %+v", msgs[0])
 	}
-	e := h.call("privacy", "POST", "/consent/erase", map[string]any{"subject": map[string]any{"key": key}}).must(t, 200)
-	if e.str("event", "delivery") != "queued" {
+	e := h.call("privacy", "POST", "/consent/erase", map[string]any{"subject": map[string]any{"key": key}}).Must(t, 200)
+	if e.Str("event", "delivery") != "queued" {
 		t.Errorf("erasure event = %v, want queued", e.Body["event"])
 	}
 }

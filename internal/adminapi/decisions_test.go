@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/store"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 // seedDecisions stores decisions at fixed times through the same
@@ -29,8 +30,8 @@ func seedDecisions(t *testing.T, h *consentHarness, base time.Time) {
 	}
 }
 
-func ids(r apiResponse) []string {
-	list, _ := r.path("decisions").([]any)
+func ids(r gwtest.Response) []string {
+	list, _ := r.Path("decisions").([]any)
 	var out []string
 	for _, d := range list {
 		out = append(out, d.(map[string]any)["id"].(string))
@@ -58,16 +59,16 @@ func TestDecisionLogFilters(t *testing.T) {
 		{"?limit=2", "d5 d4"},
 	}
 	for _, c := range cases {
-		r := h.call("marketer", "GET", "/decisions"+c.query, nil).must(t, 200)
+		r := h.call("marketer", "GET", "/decisions"+c.query, nil).Must(t, 200)
 		if got := strings.Join(ids(r), " "); got != c.want {
 			t.Errorf("GET /decisions%s = %s, want %s", c.query, got, c.want)
 		}
 	}
-	r := h.call("auditor", "GET", "/decisions?limit=2", nil).must(t, 200)
-	if r.path("more") != true {
+	r := h.call("auditor", "GET", "/decisions?limit=2", nil).Must(t, 200)
+	if r.Path("more") != true {
 		t.Errorf("a full page must say more=true")
 	}
-	if d := r.path("decisions").([]any)[0].(map[string]any); d["policy_version"] != "v1" || d["fields"].(map[string]any)["email"] != "keep" {
+	if d := r.Path("decisions").([]any)[0].(map[string]any); d["policy_version"] != "v1" || d["fields"].(map[string]any)["email"] != "keep" {
 		t.Errorf("decision = %v", d)
 	}
 }
@@ -89,7 +90,7 @@ func TestDecisionLogBadParameters(t *testing.T) {
 	}
 	for _, c := range cases {
 		r := h.call("privacy", "GET", c.path, nil)
-		if r.Status != http.StatusBadRequest || r.errorCode() != "invalid" || r.fieldError(c.field) == "" {
+		if r.Status != http.StatusBadRequest || r.ErrorCode() != "invalid" || r.FieldError(c.field) == "" {
 			t.Errorf("GET %s: %d %s, want 400 naming %s", c.path, r.Status, r.Raw, c.field)
 		}
 	}
@@ -102,8 +103,8 @@ func TestDecisionStats(t *testing.T) {
 	base := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	seedDecisions(t, h, base)
 	q := "?bucket=1h&since=" + url.QueryEscape(base.Format(time.RFC3339)) + "&until=" + url.QueryEscape(base.Add(4*time.Hour).Format(time.RFC3339))
-	r := h.call("marketer", "GET", "/decisions/stats"+q, nil).must(t, 200)
-	buckets, _ := r.path("buckets").([]any)
+	r := h.call("marketer", "GET", "/decisions/stats"+q, nil).Must(t, 200)
+	buckets, _ := r.Path("buckets").([]any)
 	if len(buckets) != 4 {
 		t.Fatalf("%d buckets, want 4: %s", len(buckets), r.Raw)
 	}
@@ -125,11 +126,11 @@ func TestDecisionStats(t *testing.T) {
 			}
 		}
 	}
-	if r.path("totals", "forwarded") != 3.0 || r.path("bucket_seconds") != 3600.0 || r.path("truncated") != false {
+	if r.Path("totals", "forwarded") != 3.0 || r.Path("bucket_seconds") != 3600.0 || r.Path("truncated") != false {
 		t.Errorf("totals/bucket/truncated: %s", r.Raw)
 	}
-	r = h.call("marketer", "GET", "/decisions/stats"+q+"&connector=meta", nil).must(t, 200)
-	if r.path("totals", "forwarded") != 1.0 {
-		t.Errorf("connector filter: totals %v", r.path("totals"))
+	r = h.call("marketer", "GET", "/decisions/stats"+q+"&connector=meta", nil).Must(t, 200)
+	if r.Path("totals", "forwarded") != 1.0 {
+		t.Errorf("connector filter: totals %v", r.Path("totals"))
 	}
 }

@@ -14,28 +14,28 @@ func TestNoticesRegistry(t *testing.T) {
 	sum := sha256.Sum256([]byte(text))
 	body := map[string]any{"id": "web-privacy", "version": "3", "url": "https://example.org/privacy/3", "text": text, "effective_from": "2026-01-01T00:00:00+01:00"}
 
-	r := h.call("privacy", "POST", "/notices", body).must(t, http.StatusCreated)
-	if r.str("text_sha256") != hex.EncodeToString(sum[:]) || r.str("effective_from") != "2025-12-31T23:00:00Z" {
+	r := h.call("privacy", "POST", "/notices", body).Must(t, http.StatusCreated)
+	if r.Str("text_sha256") != hex.EncodeToString(sum[:]) || r.Str("effective_from") != "2025-12-31T23:00:00Z" {
 		t.Errorf("registered notice = %s", r.Raw)
 	}
 	if strings.Contains(r.Raw, "Unsubscribe") {
 		t.Errorf("the notice text is returned; only its hash is kept")
 	}
-	h.call("privacy", "POST", "/notices", body).must(t, http.StatusOK) // same content: no-op
+	h.call("privacy", "POST", "/notices", body).Must(t, http.StatusOK) // same content: no-op
 
 	changed := map[string]any{"id": "web-privacy", "version": "3", "text": text + " Changed.", "effective_from": "2026-01-01T00:00:00Z"}
-	if r := h.call("privacy", "POST", "/notices", changed); r.Status != http.StatusConflict || r.errorCode() != "conflict" {
+	if r := h.call("privacy", "POST", "/notices", changed); r.Status != http.StatusConflict || r.ErrorCode() != "conflict" {
 		t.Errorf("changed content under the same version: %d %s, want 409", r.Status, r.Raw)
 	}
 	byHash := map[string]any{"id": "app-privacy", "version": "1", "text_sha256": strings.Repeat("ab", 32), "effective_from": "2026-02-01T00:00:00Z"}
-	h.call("admin", "POST", "/notices", byHash).must(t, http.StatusCreated)
+	h.call("admin", "POST", "/notices", byHash).Must(t, http.StatusCreated)
 
-	list := h.call("marketer", "GET", "/notices", nil).must(t, 200)
-	if ns, _ := list.path("notices").([]any); len(ns) != 2 {
+	list := h.call("marketer", "GET", "/notices", nil).Must(t, 200)
+	if ns, _ := list.Path("notices").([]any); len(ns) != 2 {
 		t.Errorf("notices = %s", list.Raw)
 	}
-	one := h.call("auditor", "GET", "/notices/web-privacy/3", nil).must(t, 200)
-	if one.str("url") != "https://example.org/privacy/3" {
+	one := h.call("auditor", "GET", "/notices/web-privacy/3", nil).Must(t, 200)
+	if one.Str("url") != "https://example.org/privacy/3" {
 		t.Errorf("notice = %s", one.Raw)
 	}
 	if r := h.call("auditor", "GET", "/notices/web-privacy/9", nil); r.Status != http.StatusNotFound {
@@ -57,7 +57,7 @@ func TestNoticesRegistry(t *testing.T) {
 	}
 	for _, b := range bad {
 		r := h.call("privacy", "POST", "/notices", b.body)
-		if r.Status != http.StatusBadRequest || r.fieldError(b.field) == "" {
+		if r.Status != http.StatusBadRequest || r.FieldError(b.field) == "" {
 			t.Errorf("POST /notices %v: %d %s, want 400 naming %s", b.body, r.Status, r.Raw, b.field)
 		}
 	}
@@ -67,7 +67,7 @@ func TestNoticesRegistry(t *testing.T) {
 		"subject": map[string]any{"email": "a@example.org"}, "purpose": "analytics", "obtained_at": "2026-01-15T00:00:00Z",
 		"notice": map[string]any{"id": "app-privacy", "version": "1"},
 	})
-	if early.Status != http.StatusBadRequest || !strings.Contains(early.fieldError("notice"), "not yet in effect") {
+	if early.Status != http.StatusBadRequest || !strings.Contains(early.FieldError("notice"), "not yet in effect") {
 		t.Errorf("grant before the notice took effect: %d %s", early.Status, early.Raw)
 	}
 }

@@ -30,7 +30,7 @@ func TestEveryRouteEnforcesItsRoles(t *testing.T) {
 				continue // exercised by the route's own tests
 			}
 			r := h.as(role, rt.Method, path, map[string]any{})
-			if r.Status != http.StatusForbidden || r.errorCode() != "forbidden" {
+			if r.Status != http.StatusForbidden || r.ErrorCode() != "forbidden" {
 				t.Errorf("%s %s as %s: %d %s, want 403", rt.Method, rt.Path, role, r.Status, r.Raw)
 			}
 		}
@@ -82,8 +82,8 @@ func TestRoleMatrix(t *testing.T) {
 
 func TestTokens(t *testing.T) {
 	h := newAdminHarness(t, testKeyRing)
-	who := h.as(adminapi.RoleAdmin, http.MethodGet, "/whoami", nil).must(t, http.StatusOK)
-	if who.str("role") != "admin" || who.str("token_id") != "bootstrap" {
+	who := h.as(adminapi.RoleAdmin, http.MethodGet, "/whoami", nil).Must(t, http.StatusOK)
+	if who.Str("role") != "admin" || who.Str("token_id") != "bootstrap" {
 		t.Fatalf("whoami as bootstrap admin: %s", who.Raw)
 	}
 
@@ -95,25 +95,25 @@ func TestTokens(t *testing.T) {
 		{map[string]any{"name": "x", "role": "superuser"}, "role"},
 		{map[string]any{"name": strings.Repeat("n", 101), "role": "auditor"}, "name"},
 	} {
-		if r := h.as(adminapi.RoleAdmin, http.MethodPost, "/tokens", tc.body); r.Status != http.StatusBadRequest || r.fieldError(tc.field) == "" {
+		if r := h.as(adminapi.RoleAdmin, http.MethodPost, "/tokens", tc.body); r.Status != http.StatusBadRequest || r.FieldError(tc.field) == "" {
 			t.Errorf("create token %v: %s, want 400 on %s", tc.body, r.Raw, tc.field)
 		}
 	}
-	h.as(adminapi.RoleAdmin, http.MethodPost, "/tokens", map[string]any{"name": "x", "role": "auditor", "extra": 1}).must(t, http.StatusBadRequest)
+	h.as(adminapi.RoleAdmin, http.MethodPost, "/tokens", map[string]any{"name": "x", "role": "auditor", "extra": 1}).Must(t, http.StatusBadRequest)
 
-	created := h.as(adminapi.RoleAdmin, http.MethodPost, "/tokens", map[string]any{"name": "ci deploy", "role": "marketer"}).must(t, http.StatusCreated)
-	tok, id := created.str("token"), created.str("id")
+	created := h.as(adminapi.RoleAdmin, http.MethodPost, "/tokens", map[string]any{"name": "ci deploy", "role": "marketer"}).Must(t, http.StatusCreated)
+	tok, id := created.Str("token"), created.Str("id")
 	if !strings.HasPrefix(tok, "cgt_") || id == "" {
 		t.Fatalf("created token: %s", created.Raw)
 	}
-	me := h.withToken(tok, http.MethodGet, "/whoami", nil).must(t, http.StatusOK)
-	if me.str("name") != "ci deploy" || me.str("role") != "marketer" || me.str("token_id") != id {
+	me := h.withToken(tok, http.MethodGet, "/whoami", nil).Must(t, http.StatusOK)
+	if me.Str("name") != "ci deploy" || me.Str("role") != "marketer" || me.Str("token_id") != id {
 		t.Fatalf("whoami with the new token: %s", me.Raw)
 	}
-	h.withToken(tok, http.MethodGet, "/connectors", nil).must(t, http.StatusOK)
-	h.withToken(tok, http.MethodPost, "/tokens", map[string]any{"name": "y", "role": "admin"}).must(t, http.StatusForbidden)
+	h.withToken(tok, http.MethodGet, "/connectors", nil).Must(t, http.StatusOK)
+	h.withToken(tok, http.MethodPost, "/tokens", map[string]any{"name": "y", "role": "admin"}).Must(t, http.StatusForbidden)
 
-	list := h.as(adminapi.RoleAuditor, http.MethodGet, "/tokens", nil).must(t, http.StatusOK)
+	list := h.as(adminapi.RoleAuditor, http.MethodGet, "/tokens", nil).Must(t, http.StatusOK)
 	if strings.Contains(list.Raw, tok) || strings.Contains(list.Raw, adminapi.HashToken(tok)) {
 		t.Fatal("the token list shows a token or its hash")
 	}
@@ -131,10 +131,10 @@ func TestTokens(t *testing.T) {
 		t.Fatalf("the store keeps the token's hash: %v %v", stored, err)
 	}
 
-	h.as(adminapi.RoleAdmin, http.MethodDelete, "/tokens/"+id, nil).must(t, http.StatusNoContent)
-	h.withToken(tok, http.MethodGet, "/whoami", nil).must(t, http.StatusUnauthorized)
-	h.as(adminapi.RoleAdmin, http.MethodDelete, "/tokens/nope", nil).must(t, http.StatusNotFound)
-	h.as(adminapi.RoleAdmin, http.MethodDelete, "/tokens/bootstrap", nil).must(t, http.StatusConflict)
+	h.as(adminapi.RoleAdmin, http.MethodDelete, "/tokens/"+id, nil).Must(t, http.StatusNoContent)
+	h.withToken(tok, http.MethodGet, "/whoami", nil).Must(t, http.StatusUnauthorized)
+	h.as(adminapi.RoleAdmin, http.MethodDelete, "/tokens/nope", nil).Must(t, http.StatusNotFound)
+	h.as(adminapi.RoleAdmin, http.MethodDelete, "/tokens/bootstrap", nil).Must(t, http.StatusConflict)
 
 	var actions []string
 	for _, e := range h.audit("token.") {
@@ -170,25 +170,25 @@ func TestDeadLetters(t *testing.T) {
 	if err := h.Store.DeadLetterJob(ctx, dead, "lead not found (404)"); err != nil {
 		t.Fatal(err)
 	}
-	list := h.as(adminapi.RoleAuditor, http.MethodGet, "/deadletters", nil).must(t, http.StatusOK)
+	list := h.as(adminapi.RoleAuditor, http.MethodGet, "/deadletters", nil).Must(t, http.StatusOK)
 	js := list.Body["jobs"].([]any)
 	if len(js) != 1 || js[0].(map[string]any)["last_error"] != "lead not found (404)" {
 		t.Fatalf("dead letters: %s", list.Raw)
 	}
-	h.as(adminapi.RoleMarketer, http.MethodGet, "/deadletters?limit=0", nil).must(t, http.StatusBadRequest)
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/deadletters/abc/retry", nil).must(t, http.StatusBadRequest)
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/deadletters/999999/retry", nil).must(t, http.StatusNotFound)
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/deadletters/"+itoa(pending)+"/retry", nil).must(t, http.StatusConflict)
+	h.as(adminapi.RoleMarketer, http.MethodGet, "/deadletters?limit=0", nil).Must(t, http.StatusBadRequest)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/deadletters/abc/retry", nil).Must(t, http.StatusBadRequest)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/deadletters/999999/retry", nil).Must(t, http.StatusNotFound)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/deadletters/"+itoa(pending)+"/retry", nil).Must(t, http.StatusConflict)
 
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/deadletters/"+itoa(dead)+"/retry", nil).must(t, http.StatusNoContent)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/deadletters/"+itoa(dead)+"/retry", nil).Must(t, http.StatusNoContent)
 	if p, _ := h.Store.ListJobs(ctx, store.JobPending, 10); len(p) != 2 {
 		t.Fatalf("retried job not pending: %v", p)
 	}
 	if err := h.Store.DeadLetterJob(ctx, dead, "still 404"); err != nil {
 		t.Fatal(err)
 	}
-	h.as(adminapi.RoleMarketer, http.MethodDelete, "/deadletters/"+itoa(pending), nil).must(t, http.StatusConflict)
-	h.as(adminapi.RoleMarketer, http.MethodDelete, "/deadletters/"+itoa(dead), nil).must(t, http.StatusNoContent)
+	h.as(adminapi.RoleMarketer, http.MethodDelete, "/deadletters/"+itoa(pending), nil).Must(t, http.StatusConflict)
+	h.as(adminapi.RoleMarketer, http.MethodDelete, "/deadletters/"+itoa(dead), nil).Must(t, http.StatusNoContent)
 	if all, _ := h.Store.ListJobs(ctx, "", 10); len(all) != 1 || all[0].ID != pending {
 		t.Fatalf("after discard: %v", all)
 	}
@@ -203,11 +203,11 @@ func TestDeadLetters(t *testing.T) {
 
 func TestAuditLogFilters(t *testing.T) {
 	h := newAdminHarness(t, testKeyRing)
-	h.as(adminapi.RoleAdmin, http.MethodPost, "/tokens", map[string]any{"name": "a", "role": "auditor"}).must(t, http.StatusCreated)
+	h.as(adminapi.RoleAdmin, http.MethodPost, "/tokens", map[string]any{"name": "a", "role": "auditor"}).Must(t, http.StatusCreated)
 	t.Setenv("ADMINAPI_TEST_API_SECRET", "x")
-	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", apiSpec("web-api", map[string]any{"env": "ADMINAPI_TEST_API_SECRET"})).must(t, http.StatusCreated)
+	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors", apiSpec("web-api", map[string]any{"env": "ADMINAPI_TEST_API_SECRET"})).Must(t, http.StatusCreated)
 
-	all := h.as(adminapi.RoleAuditor, http.MethodGet, "/audit", nil).must(t, http.StatusOK)
+	all := h.as(adminapi.RoleAuditor, http.MethodGet, "/audit", nil).Must(t, http.StatusOK)
 	entries := all.Body["entries"].([]any)
 	if len(entries) != 2 || entries[0].(map[string]any)["action"] != "connector.create" {
 		t.Fatalf("audit, newest first: %s", all.Raw)
@@ -216,24 +216,24 @@ func TestAuditLogFilters(t *testing.T) {
 	if first["actor"] != "test marketer" || first["role"] != "marketer" || first["target"] != "web-api" || first["token_id"] != "tok-marketer" {
 		t.Fatalf("who/what/target: %v", first)
 	}
-	byActor := h.as(adminapi.RoleAuditor, http.MethodGet, "/audit?actor=bootstrap-admin", nil).must(t, http.StatusOK)
+	byActor := h.as(adminapi.RoleAuditor, http.MethodGet, "/audit?actor=bootstrap-admin", nil).Must(t, http.StatusOK)
 	if n := len(byActor.Body["entries"].([]any)); n != 1 {
 		t.Fatalf("by actor: %d entries", n)
 	}
-	byAction := h.as(adminapi.RoleAuditor, http.MethodGet, "/audit?action=connector.", nil).must(t, http.StatusOK)
+	byAction := h.as(adminapi.RoleAuditor, http.MethodGet, "/audit?action=connector.", nil).Must(t, http.StatusOK)
 	if n := len(byAction.Body["entries"].([]any)); n != 1 {
 		t.Fatalf("by action prefix: %d entries", n)
 	}
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	if n := len(h.as(adminapi.RoleAuditor, http.MethodGet, "/audit?since="+future, nil).must(t, http.StatusOK).Body["entries"].([]any)); n != 0 {
+	if n := len(h.as(adminapi.RoleAuditor, http.MethodGet, "/audit?since="+future, nil).Must(t, http.StatusOK).Body["entries"].([]any)); n != 0 {
 		t.Fatalf("since the future: %d entries", n)
 	}
 	for _, q := range []string{"since=yesterday", "limit=0", "limit=5000", "action=a%25b"} {
-		if r := h.as(adminapi.RoleAuditor, http.MethodGet, "/audit?"+q, nil); r.Status != http.StatusBadRequest || r.errorCode() != "invalid" {
+		if r := h.as(adminapi.RoleAuditor, http.MethodGet, "/audit?"+q, nil); r.Status != http.StatusBadRequest || r.ErrorCode() != "invalid" {
 			t.Errorf("audit?%s: %d %s, want 400", q, r.Status, r.Raw)
 		}
 	}
-	h.as(adminapi.RoleMarketer, http.MethodGet, "/audit", nil).must(t, http.StatusForbidden)
+	h.as(adminapi.RoleMarketer, http.MethodGet, "/audit", nil).Must(t, http.StatusForbidden)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

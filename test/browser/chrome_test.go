@@ -13,6 +13,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 // testTimeout bounds each browser test, start-up included.
@@ -44,12 +46,12 @@ func chromiumPath(t testing.TB) string {
 type browser struct {
 	t   testing.TB
 	ctx context.Context
-	gw  *gateway
+	gw  *gwtest.Gateway
 }
 
 // newBrowser starts a fresh Chromium (own profile) for one test. When the
 // test fails, the page as it was is kept in test/artifacts/<test>.png.
-func newBrowser(t *testing.T, gw *gateway) *browser {
+func newBrowser(t *testing.T, gw *gwtest.Gateway) *browser {
 	t.Helper()
 	exe := chromiumPath(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -109,7 +111,7 @@ func newBrowser(t *testing.T, gw *gateway) *browser {
 	b := &browser{t: t, ctx: bctx, gw: gw}
 	t.Cleanup(func() {
 		if t.Failed() {
-			b.screenshot(filepath.Join(repoRoot(t), "test", "artifacts", safeName(t.Name())+".png"))
+			b.screenshot(filepath.Join(gwtest.RepoRoot(t), "test", "artifacts", safeName(t.Name())+".png"))
 		}
 	})
 	return b

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 // TestSignIn: a wrong token is refused with a message, the right one shows
@@ -39,7 +41,7 @@ func TestSignIn(t *testing.T) {
 		chromedp.WaitVisible(byLabel("API token")),
 	)
 	stored, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`sessionStorage.getItem("consentgate.token") || ""`))
-	must(t, err)
+	gwtest.Must(t, err)
 	if stored != "" {
 		t.Fatal("the token is still in sessionStorage after signing out")
 	}
@@ -50,8 +52,8 @@ func TestSignIn(t *testing.T) {
 // dry-run a sample lead to see which field is removed and why.
 func TestConnectorEditorAndDryRun(t *testing.T) {
 	gw := startGateway(t, nil)
-	gw.requireRoute(http.MethodPost, "/connectors")
-	gw.requireRoute(http.MethodPost, "/connectors/x/dry-run")
+	requireRoute(t, gw, http.MethodPost, "/connectors")
+	requireRoute(t, gw, http.MethodPost, "/connectors/x/dry-run")
 	b := newBrowser(t, gw)
 	b.signIn(adminToken)
 
@@ -104,7 +106,7 @@ func TestConnectorEditorAndDryRun(t *testing.T) {
 			Checkboxes []struct{ Key, Purpose string } `json:"checkboxes"`
 		} `json:"consent"`
 	}
-	if st := gw.api(http.MethodGet, "/connectors/web-form", nil, &got); st != http.StatusOK {
+	if st := api(gw, http.MethodGet, "/connectors/web-form", nil, &got); st != http.StatusOK {
 		t.Fatalf("GET /connectors/web-form = %d", st)
 	}
 	if len(got.Consent.Checkboxes) != 1 || got.Consent.Checkboxes[0].Key != "consent.newsletter" || got.Consent.Checkboxes[0].Purpose != "marketing_email" {
@@ -141,10 +143,10 @@ func TestConnectorEditorAndDryRun(t *testing.T) {
 // e-mail and withdraws a granted purpose; the ledger then says withdrawn.
 func TestConsentWithdrawalByEmail(t *testing.T) {
 	gw := startGateway(t, nil)
-	gw.requireRoute(http.MethodPost, "/consent/grant")
-	gw.requireRoute(http.MethodPost, "/consent/lookup")
+	requireRoute(t, gw, http.MethodPost, "/consent/grant")
+	requireRoute(t, gw, http.MethodPost, "/consent/lookup")
 	subject := map[string]any{"email": "Ana.Muster@example.com"}
-	if st := gw.api(http.MethodPost, "/consent/grant", map[string]any{"subject": subject, "purpose": "marketing_email"}, nil); st/100 != 2 {
+	if st := api(gw, http.MethodPost, "/consent/grant", map[string]any{"subject": subject, "purpose": "marketing_email"}, nil); st/100 != 2 {
 		t.Fatalf("seed grant: status %d", st)
 	}
 	b := newBrowser(t, gw)
@@ -166,7 +168,7 @@ func TestConsentWithdrawalByEmail(t *testing.T) {
 			EffectiveStatus string `json:"effective_status"`
 		} `json:"current"`
 	}
-	if st := gw.api(http.MethodPost, "/consent/lookup", map[string]any{"subject": subject}, &look); st != http.StatusOK {
+	if st := api(gw, http.MethodPost, "/consent/lookup", map[string]any{"subject": subject}, &look); st != http.StatusOK {
 		t.Fatalf("lookup: status %d", st)
 	}
 	if s := look.Current["marketing_email"].Status; s != "withdrawn" {

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/consentgate/consentgate/internal/store"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 // webConnector is a file connector; generic cannot fetch, so a fetch job
@@ -28,10 +29,10 @@ settings:
 // one and queues another again.
 func TestDeadLetters(t *testing.T) {
 	gw := startGateway(t, map[string]string{"web.yaml": webConnector})
-	gw.requireRoute(http.MethodGet, "/deadletters")
+	requireRoute(t, gw, http.MethodGet, "/deadletters")
 	st := gw.G.Store
 	now := time.Now().UTC()
-	must(t, st.EnqueueJobs(t.Context(), []store.Job{
+	gwtest.Must(t, st.EnqueueJobs(t.Context(), []store.Job{
 		{Connector: "web", EventID: "lead-a", Ref: "lead-a", OccurredAt: now},
 		{Connector: "web", EventID: "lead-b", Ref: "lead-b", OccurredAt: now},
 	}))
@@ -54,7 +55,7 @@ func TestDeadLetters(t *testing.T) {
 		chromedp.WaitVisible(fmt.Sprintf(`//*[@id="status" and contains(., "Job %d queued again")]`, retry)),
 	)
 	jobs, err := st.ListJobs(t.Context(), "", 100)
-	must(t, err)
+	gwtest.Must(t, err)
 	if slices.ContainsFunc(jobs, func(j store.Job) bool { return j.ID == discard }) {
 		t.Fatalf("discarded job %d is still stored", discard)
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 const (
@@ -50,13 +52,13 @@ func fakeGraph(t *testing.T) *httptest.Server {
 func TestMetaWalkthrough(t *testing.T) {
 	graph := fakeGraph(t)
 	gw := startGateway(t, nil)
-	gw.requireRoute(http.MethodPost, "/connectors")
-	gw.requireRoute(http.MethodGet, "/decisions")
+	requireRoute(t, gw, http.MethodPost, "/connectors")
+	requireRoute(t, gw, http.MethodGet, "/decisions")
 	b := newBrowser(t, gw)
 	shot := func(name string) {
 		if dir := os.Getenv("CONSOLE_SCREENSHOTS"); dir != "" {
 			if !filepath.IsAbs(dir) {
-				dir = filepath.Join(repoRoot(t), dir)
+				dir = filepath.Join(gwtest.RepoRoot(t), dir)
 			}
 			b.screenshot(filepath.Join(dir, name))
 		}
@@ -152,11 +154,11 @@ func postMeta(t *testing.T, url, body string) {
 	m := hmac.New(sha256.New, []byte(metaAppSecret))
 	m.Write([]byte(body))
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader([]byte(body)))
-	must(t, err)
+	gwtest.Must(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
 	resp, err := http.DefaultClient.Do(req)
-	must(t, err)
+	gwtest.Must(t, err)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("webhook answered %d, want 200", resp.StatusCode)
@@ -164,7 +166,7 @@ func postMeta(t *testing.T, url, body string) {
 }
 
 // waitDecision polls the decision log until the connector has one.
-func waitDecision(t *testing.T, gw *gateway, connector string) {
+func waitDecision(t *testing.T, gw *gwtest.Gateway, connector string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -172,13 +174,13 @@ func waitDecision(t *testing.T, gw *gateway, connector string) {
 		var got struct {
 			Decisions []struct{ Outcome string } `json:"decisions"`
 		}
-		gw.api(http.MethodGet, "/decisions?connector="+connector, nil, &got)
+		api(gw, http.MethodGet, "/decisions?connector="+connector, nil, &got)
 		if len(got.Decisions) > 0 {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("no decision for %s within 20s; gateway log:\n%s", connector, gw.logs.String())
+			t.Fatalf("no decision for %s within 20s; gateway log:\n%s", connector, gw.Logs())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/consentgate/consentgate/internal/app"
 	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 	"github.com/consentgate/consentgate/internal/testutil/pgtest"
 )
 
@@ -41,7 +42,7 @@ consent:
 // real broker.
 func TestCLIConnectorsAgainstRunningGateway(t *testing.T) {
 	t.Setenv(app.EnvSecretKeys, adminKeyRing)
-	g := startGateway(t, gwOptions{})
+	g := startGateway(t, gwtest.Options{})
 	dir := t.TempDir()
 	file := writeFile(t, dir, "web-cli.yaml", cliConnector)
 
@@ -54,8 +55,8 @@ func TestCLIConnectorsAgainstRunningGateway(t *testing.T) {
 
 	// Live without a restart: a signed lead is forwarded.
 	body := []byte(`{"id":"cli-1","lead":{"email":"cli@example.com","country":"DE"},"consent":{"marketing_email":true}}`)
-	r := adminPost(t, g.URL+"/webhooks/web-cli", body, adminSign(cliSecret, body))
-	if r.Status != http.StatusOK || summary(r, "forwarded") != 1 {
+	r := adminPost(t, g.URL+"/webhooks/web-cli", body, gwtest.SignHMAC(cliSecret, body))
+	if r.Status != http.StatusOK || r.Summary("forwarded") != 1 {
 		t.Fatalf("lead to the applied connector: %d %s", r.Status, r.Raw)
 	}
 
@@ -89,7 +90,7 @@ func TestCLIConnectorsAgainstRunningGateway(t *testing.T) {
 	}
 
 	cli(t, g, adminTestToken, "connectors", "delete", "web-cli").ok(t)
-	if r := adminPost(t, g.URL+"/webhooks/web-cli", body, adminSign(cliSecret, body)); r.Status != http.StatusNotFound {
+	if r := adminPost(t, g.URL+"/webhooks/web-cli", body, gwtest.SignHMAC(cliSecret, body)); r.Status != http.StatusNotFound {
 		t.Fatalf("webhook of a deleted connector: %d", r.Status)
 	}
 	if strings.Contains(g.Logs(), cliSecret) {
@@ -100,7 +101,7 @@ func TestCLIConnectorsAgainstRunningGateway(t *testing.T) {
 // TestCLITokensAndRoles: an admin creates a marketer token with the CLI;
 // the marketer may manage connectors but not tokens; revoking works at once.
 func TestCLITokensAndRoles(t *testing.T) {
-	g := startGateway(t, gwOptions{})
+	g := startGateway(t, gwtest.Options{})
 	created := cli(t, g, adminTestToken, "tokens", "create", "--name", "ci deploy", "--role", "marketer").ok(t).Out
 	lines := strings.Fields(created)
 	token := lines[len(lines)-1]
@@ -147,10 +148,10 @@ func TestStoredSecretsNeedTheirKeyAtStart(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "cg.db")
 	brokers := kafkatest.Broker(t)
 	t.Setenv(app.EnvSecretKeys, adminKeyRing)
-	g := startGateway(t, gwOptions{databaseURL: db, brokers: brokers})
+	g := startGateway(t, gwtest.Options{DatabaseURL: db, Brokers: brokers})
 	file := writeFile(t, t.TempDir(), "web-cli.yaml", cliConnector)
 	cli(t, g, adminTestToken, "connectors", "apply", "-f", file).ok(t)
-	g.stop()
+	g.Stop()
 
 	for _, tc := range []struct{ name, ring, want string }{
 		{"no key", "", "CONSENTGATE_SECRET_KEYS"},
@@ -199,7 +200,7 @@ func TestStoredSecretsNeedTheirKeyAtStart(t *testing.T) {
 	}
 	req, _ := http.NewRequest(http.MethodGet, "http://"+g3.Addr+"/api/v1/whoami", nil)
 	req.Header.Set("Authorization", "Bearer "+bootToken)
-	if r := do(t, req); r.Status != http.StatusOK || r.Body["role"] != "admin" || r.Body["name"] != "ops" {
+	if r := gwtest.Do(t, req); r.Status != http.StatusOK || r.Body["role"] != "admin" || r.Body["name"] != "ops" {
 		t.Fatalf("bootstrap token: %d %s", r.Status, r.Raw)
 	}
 }
@@ -210,8 +211,8 @@ func TestStoredSecretsNeedTheirKeyAtStart(t *testing.T) {
 func TestConnectorChangesReachEveryInstance(t *testing.T) {
 	t.Setenv(app.EnvSecretKeys, adminKeyRing)
 	db, brokers := pgtest.URL(t), kafkatest.Broker(t)
-	a := startGateway(t, gwOptions{databaseURL: db, brokers: brokers})
-	b := startGateway(t, gwOptions{databaseURL: db, brokers: brokers})
+	a := startGateway(t, gwtest.Options{DatabaseURL: db, Brokers: brokers})
+	b := startGateway(t, gwtest.Options{DatabaseURL: db, Brokers: brokers})
 	eventually := func(what string, cond func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
@@ -227,13 +228,13 @@ func TestConnectorChangesReachEveryInstance(t *testing.T) {
 	cli(t, a, adminTestToken, "connectors", "apply", "-f", writeFile(t, t.TempDir(), "c.yaml", cliConnector)).ok(t)
 	eventually("the new connector", live)
 	body := []byte(`{"id":"multi-1","lead":{"email":"multi@example.com"},"consent":{"marketing_email":true}}`)
-	if r := adminPost(t, b.URL+"/webhooks/web-cli", body, adminSign(cliSecret, body)); r.Status != http.StatusOK {
+	if r := adminPost(t, b.URL+"/webhooks/web-cli", body, gwtest.SignHMAC(cliSecret, body)); r.Status != http.StatusOK {
 		t.Fatalf("lead to instance b: %d %s", r.Status, r.Raw)
 	}
 
 	req, _ := http.NewRequest(http.MethodPost, a.URL+"/api/v1/connectors/web-cli/disable", nil)
 	req.Header.Set("Authorization", "Bearer "+adminTestToken)
-	if r := do(t, req); r.Status != http.StatusOK {
+	if r := gwtest.Do(t, req); r.Status != http.StatusOK {
 		t.Fatalf("disable: %d %s", r.Status, r.Raw)
 	}
 	eventually("the disabled connector", func() bool { return !live() })

@@ -3,9 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
@@ -19,11 +16,11 @@ import (
 
 	"github.com/consentgate/consentgate/internal/app"
 	"github.com/consentgate/consentgate/internal/config"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 const (
-	adminTestToken = "e2e-admin-token" // what harness_test.go configures
-	adminKeyRing   = "k1:e2e-secret-key-material-0123456789abcdef"
+	adminKeyRing = "k1:e2e-secret-key-material-0123456789abcdef"
 )
 
 // cliResult is one run of the consentgate binary.
@@ -33,7 +30,7 @@ type cliResult struct {
 }
 
 // cli runs the consentgate binary against g's admin API with token.
-func cli(t *testing.T, g *gateway, token string, args ...string) cliResult {
+func cli(t *testing.T, g *gwtest.Gateway, token string, args ...string) cliResult {
 	t.Helper()
 	return runCLI(t, []string{"CONSENTGATE_SERVER=" + g.URL, "CONSENTGATE_TOKEN=" + token}, args...)
 }
@@ -43,7 +40,7 @@ func runCLI(t *testing.T, env []string, args ...string) cliResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, consentgateBinary(t), args...)
+	cmd := exec.CommandContext(ctx, gwtest.Binary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -69,7 +66,7 @@ func (r cliResult) ok(t *testing.T) cliResult {
 func writeFile(t *testing.T, dir, name, body string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
-	must(t, os.WriteFile(p, []byte(body), 0o600))
+	gwtest.Must(t, os.WriteFile(p, []byte(body), 0o600))
 	return p
 }
 
@@ -79,18 +76,15 @@ func writeFile(t *testing.T, dir, name, body string) string {
 func startRaw(t *testing.T, databaseURL string, brokers []string) (*app.Gateway, func(), error) {
 	t.Helper()
 	dir := t.TempDir()
-	pol, err := os.ReadFile(filepath.Join(repoRoot(t), "configs", "policy.yaml"))
-	must(t, err)
-	writeFile(t, dir, "policy.yaml", string(pol))
-	must(t, os.MkdirAll(filepath.Join(dir, "connectors"), 0o700))
+	gwtest.WriteConfigDir(t, dir, "", nil)
 	gwFile := writeFile(t, dir, "consentgate.yaml", "listen: 127.0.0.1:8080\nhash_key: {env: E2E_HASH_KEY}\nadmin_token: {env: E2E_ADMIN_TOKEN}\n")
 	t.Setenv("E2E_HASH_KEY", testHashKey)
 	t.Setenv("E2E_ADMIN_TOKEN", adminTestToken)
 	cfg, err := config.LoadGateway(gwFile)
-	must(t, err)
+	gwtest.Must(t, err)
 	cfg.Database.URL, cfg.Kafka.Brokers = databaseURL, brokers
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
+	gwtest.Must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	g, wait, err := app.Start(ctx, cfg, app.Options{Log: discardLogger(), Listener: ln, StartTimeout: 20 * time.Second})
 	if err != nil {
@@ -112,19 +106,12 @@ func containsAll(s string, parts ...string) bool {
 	return true
 }
 
-// adminSign signs body as the generic connector's HMAC scheme expects.
-func adminSign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
 // adminPost posts a webhook with a signature header.
-func adminPost(t *testing.T, url string, body []byte, signature string) response {
+func adminPost(t *testing.T, url string, body []byte, signature string) gwtest.Response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	must(t, err)
+	gwtest.Must(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Signature", signature)
-	return do(t, req)
+	return gwtest.Do(t, req)
 }

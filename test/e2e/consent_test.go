@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,38 +12,9 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 	"github.com/consentgate/consentgate/internal/testutil/pgtest"
 )
-
-const e2eAdminToken = "e2e-admin-token"
-
-// consentCall calls the admin API as the bootstrap admin.
-func (g *gateway) consentCall(method, path string, body any) response {
-	g.t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		must(g.t, err)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, err := http.NewRequest(method, g.URL+"/api/v1"+path, rd)
-	must(g.t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+e2eAdminToken)
-	return do(g.t, req)
-}
-
-func (r response) str(keys ...string) string {
-	var cur any = r.Body
-	for _, k := range keys {
-		m, _ := cur.(map[string]any)
-		cur = m[k]
-	}
-	s, _ := cur.(string)
-	return s
-}
 
 type consentEvent struct {
 	ID         string            `json:"id"`
@@ -84,24 +54,24 @@ func consentEvents(t *testing.T, msgs []kafkago.Message) []consentEvent {
 // record, with no cache to invalidate.
 func TestAPIWithdrawalFiltersTheNextRecordOnEveryInstance(t *testing.T) {
 	db, brokers := pgtest.URL(t), kafkatest.Broker(t)
-	api := startGateway(t, gwOptions{databaseURL: db, brokers: brokers})
-	intake := startGateway(t, gwOptions{databaseURL: db, brokers: brokers})
+	api := startGateway(t, gwtest.Options{DatabaseURL: db, Brokers: brokers})
+	intake := startGateway(t, gwtest.Options{DatabaseURL: db, Brokers: brokers})
 	const email = "Lena.Widerruf@Example.com"
 	fields := map[string]any{"email": email, "first_name": "Lena"}
 
-	g := api.consentCall("POST", "/consent/grant", map[string]any{"subject": map[string]any{"email": email}, "purpose": "marketing_email"})
+	g := api.API("POST", "/consent/grant", map[string]any{"subject": map[string]any{"email": email}, "purpose": "marketing_email"})
 	if g.Status != http.StatusCreated {
 		t.Fatalf("grant: %d %s", g.Status, g.Raw)
 	}
-	grantID := g.str("entry", "id")
+	grantID := g.Str("entry", "id")
 
-	r := intake.post("web", lead("evt-w1", fields, nil), nil)
-	if r.Status != http.StatusOK || summary(r, "forwarded") != 1 {
+	r := intake.Post("web", gwtest.Lead("evt-w1", fields, nil), nil)
+	if r.Status != http.StatusOK || r.Summary("forwarded") != 1 {
 		t.Fatalf("lead after the API grant: %d %s, want forwarded", r.Status, r.Raw)
 	}
 	recs := kafkatest.Consume(t, brokers, "crm.leads.v1", 1, 15*time.Second)
 	var v recordValue
-	must(t, json.Unmarshal(recs[0].Value, &v))
+	gwtest.Must(t, json.Unmarshal(recs[0].Value, &v))
 	if v.Fields["email"] != email || v.Fields["first_name"] != "Lena" {
 		t.Errorf("forwarded fields %v, want e-mail and name in clear", keys(v.Fields))
 	}
@@ -109,12 +79,12 @@ func TestAPIWithdrawalFiltersTheNextRecordOnEveryInstance(t *testing.T) {
 		t.Errorf("receipt %+v, want granted by the API entry %s", p, grantID)
 	}
 
-	w := api.consentCall("POST", "/consent/withdraw", map[string]any{"subject": map[string]any{"email": " lena.widerruf@example.com"}, "purpose": "marketing_email"})
+	w := api.API("POST", "/consent/withdraw", map[string]any{"subject": map[string]any{"email": " lena.widerruf@example.com"}, "purpose": "marketing_email"})
 	if w.Status != http.StatusCreated {
 		t.Fatalf("withdraw: %d %s", w.Status, w.Raw)
 	}
-	r = intake.post("web", lead("evt-w2", fields, nil), nil)
-	if r.Status != http.StatusOK || summary(r, "dropped") != 1 {
+	r = intake.Post("web", gwtest.Lead("evt-w2", fields, nil), nil)
+	if r.Status != http.StatusOK || r.Summary("dropped") != 1 {
 		t.Fatalf("lead right after the withdrawal: %d %s, want dropped (nothing left in clear)", r.Status, r.Raw)
 	}
 	if all := kafkatest.ConsumeAll(t, brokers, "crm.leads.v1", time.Second); len(all) != 1 {
@@ -129,7 +99,7 @@ func TestAPIWithdrawalFiltersTheNextRecordOnEveryInstance(t *testing.T) {
 			t.Errorf("API event %+v", e)
 		}
 	}
-	if types[grantID] != "granted" || types[w.str("entry", "id")] != "withdrawn" {
+	if types[grantID] != "granted" || types[w.Str("entry", "id")] != "withdrawn" {
 		t.Errorf("consent events %v, want the grant and the withdrawal by entry id", types)
 	}
 }
@@ -138,15 +108,15 @@ func TestAPIWithdrawalFiltersTheNextRecordOnEveryInstance(t *testing.T) {
 // events on the consent topic carrying the form evidence, published with
 // the record.
 func TestPayloadCheckboxesArePublishedAsConsentEvents(t *testing.T) {
-	gw := startGateway(t, gwOptions{})
-	body := lead("evt-cb1", map[string]any{"email": "cb@example.com", "first_name": "C"},
+	gw := startGateway(t, gwtest.Options{})
+	body := gwtest.Lead("evt-cb1", map[string]any{"email": "cb@example.com", "first_name": "C"},
 		map[string]any{"marketing_email": true, "sales_contact": false})
-	r := gw.post("web", body, map[string]string{"X-Request-ID": "req-checkboxes-1"})
-	if r.Status != http.StatusOK || summary(r, "forwarded") != 1 {
+	r := gw.Post("web", body, map[string]string{"X-Request-ID": "req-checkboxes-1"})
+	if r.Status != http.StatusOK || r.Summary("forwarded") != 1 {
 		t.Fatalf("lead: %d %s", r.Status, r.Raw)
 	}
 	var v recordValue
-	must(t, json.Unmarshal(kafkatest.Consume(t, gw.Brokers, "crm.leads.v1", 1, 15*time.Second)[0].Value, &v))
+	gwtest.Must(t, json.Unmarshal(kafkatest.Consume(t, gw.Brokers, "crm.leads.v1", 1, 15*time.Second)[0].Value, &v))
 
 	evs := consentEvents(t, kafkatest.Consume(t, gw.Brokers, "crm.consent.v1", 2, 15*time.Second))
 	sum := sha256.Sum256(body)
@@ -178,26 +148,26 @@ func TestPayloadCheckboxesArePublishedAsConsentEvents(t *testing.T) {
 // event keyed by the subject, and no raw e-mail ever appears on any topic
 // or in the logs.
 func TestEraseSubjectEndToEnd(t *testing.T) {
-	gw := startGateway(t, gwOptions{})
+	gw := startGateway(t, gwtest.Options{})
 	const email = "Erik.Erase@Example.net"
-	r := gw.post("web", lead("evt-e1", map[string]any{"email": email, "first_name": "Erik"}, map[string]any{"marketing_email": true, "sales_contact": false}), nil)
+	r := gw.Post("web", gwtest.Lead("evt-e1", map[string]any{"email": email, "first_name": "Erik"}, map[string]any{"marketing_email": true, "sales_contact": false}), nil)
 	if r.Status != http.StatusOK {
 		t.Fatalf("lead: %d %s", r.Status, r.Raw)
 	}
-	g := gw.consentCall("POST", "/consent/grant", map[string]any{"subject": map[string]any{"email": email}, "purpose": "analytics"})
+	g := gw.API("POST", "/consent/grant", map[string]any{"subject": map[string]any{"email": email}, "purpose": "analytics"})
 	if g.Status != http.StatusCreated {
 		t.Fatalf("grant: %d %s", g.Status, g.Raw)
 	}
-	key := g.str("entry", "subject_key")
+	key := g.Str("entry", "subject_key")
 
-	l := gw.consentCall("POST", "/consent/lookup", map[string]any{"subject": map[string]any{"email": email}})
-	if l.Status != http.StatusOK || l.str("current", "marketing_email", "status") != "granted" ||
-		l.str("current", "sales_contact", "status") != "denied" || l.str("current", "analytics", "status") != "granted" {
+	l := gw.API("POST", "/consent/lookup", map[string]any{"subject": map[string]any{"email": email}})
+	if l.Status != http.StatusOK || l.Str("current", "marketing_email", "status") != "granted" ||
+		l.Str("current", "sales_contact", "status") != "denied" || l.Str("current", "analytics", "status") != "granted" {
 		t.Fatalf("lookup before erasure: %d %s", l.Status, l.Raw)
 	}
 
-	e := gw.consentCall("POST", "/consent/erase", map[string]any{"subject": map[string]any{"email": email}})
-	if e.Status != http.StatusOK || e.Body["entries_removed"] != 3.0 || e.str("subject_key") != key {
+	e := gw.API("POST", "/consent/erase", map[string]any{"subject": map[string]any{"email": email}})
+	if e.Status != http.StatusOK || e.Body["entries_removed"] != 3.0 || e.Str("subject_key") != key {
 		t.Fatalf("erase: %d %s", e.Status, e.Raw)
 	}
 	evs := consentEvents(t, kafkatest.Consume(t, gw.Brokers, "crm.consent.v1", 4, 15*time.Second))
@@ -210,7 +180,7 @@ func TestEraseSubjectEndToEnd(t *testing.T) {
 	if erased == nil || erased.Subject["key"] != key || erased.Erasure["entries_removed"] != 3 || erased.headers["ce_type"] != "com.consentgate.erasure.v1" {
 		t.Fatalf("erasure event %+v", erased)
 	}
-	l = gw.consentCall("GET", "/consent/subjects/"+key, nil)
+	l = gw.API("GET", "/consent/subjects/"+key, nil)
 	if hist, _ := l.Body["history"].([]any); l.Status != http.StatusOK || len(hist) != 0 {
 		t.Errorf("history after erasure: %d %s", l.Status, l.Raw)
 	}
@@ -244,10 +214,10 @@ func fmtHeaders(m kafkago.Message) string {
 // the record they justify, and leave with it.
 func TestCheckboxEventsShareTheRecordsOutbox(t *testing.T) {
 	cluster := kafkatest.Cluster(t)
-	gw := startGateway(t, gwOptions{brokers: cluster.ListenAddrs()})
+	gw := startGateway(t, gwtest.Options{Brokers: cluster.ListenAddrs()})
 	cluster.Close()
-	r := gw.post("web", lead("evt-ob1", map[string]any{"email": "outbox@example.com"}, map[string]any{"marketing_email": true, "sales_contact": false}), nil)
-	if r.Status != http.StatusOK || summary(r, "queued") != 1 {
+	r := gw.Post("web", gwtest.Lead("evt-ob1", map[string]any{"email": "outbox@example.com"}, map[string]any{"marketing_email": true, "sales_contact": false}), nil)
+	if r.Status != http.StatusOK || r.Summary("queued") != 1 {
 		t.Fatalf("lead with Kafka down: %d %s, want 200 queued", r.Status, r.Raw)
 	}
 	depth, _, err := gw.G.Store.OutboxStats(t.Context(), time.Now())

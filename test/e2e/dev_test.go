@@ -5,74 +5,34 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
-
-// buildBinary builds cmd/consentgate once per test binary.
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-func consentgateBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "consentgate-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "consentgate")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/consentgate")
-		cmd.Dir = repoRoot(t)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // devProcess is `consentgate dev` running as a user would run it.
 type devProcess struct {
 	cmd    *exec.Cmd
-	out    *lockedWriter
+	out    *gwtest.LogBuffer
 	banner chan string
 }
 
 func startDev(t *testing.T, dataDir, listen, kafkaAddr string) *devProcess {
 	t.Helper()
-	cmd := exec.Command(consentgateBinary(t), "dev", "--data-dir", dataDir, "--listen", listen, "--kafka-listen", kafkaAddr)
-	cmd.Dir = repoRoot(t)
+	cmd := exec.Command(gwtest.Binary(t), "dev", "--data-dir", dataDir, "--listen", listen, "--kafka-listen", kafkaAddr)
+	cmd.Dir = gwtest.RepoRoot(t)
 	cmd.Env = append(os.Environ(), "CONSENTGATE_DATABASE_URL=")
 	stdout, err := cmd.StdoutPipe()
-	must(t, err)
-	p := &devProcess{cmd: cmd, out: &lockedWriter{}, banner: make(chan string, 1)}
+	gwtest.Must(t, err)
+	p := &devProcess{cmd: cmd, out: &gwtest.LogBuffer{}, banner: make(chan string, 1)}
 	cmd.Stderr = p.out
-	must(t, cmd.Start())
+	gwtest.Must(t, cmd.Start())
 	go func() {
 		var b strings.Builder
 		sc := bufio.NewScanner(stdout)
@@ -183,7 +143,7 @@ func TestDevModeAsAUser(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	data := t.TempDir()
-	listen, kafkaAddr := freePort(t), freePort(t)
+	listen, kafkaAddr := gwtest.FreeAddr(t), gwtest.FreeAddr(t)
 	p := startDev(t, data, listen, kafkaAddr)
 	banner := p.waitBanner(t)
 	curl := curlCommand(t, banner)

@@ -10,6 +10,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 type recordValue struct {
@@ -43,14 +44,14 @@ func headers(m kafkago.Message) map[string]string {
 // A signed lead reaches the topic with exactly the fields its consent
 // allows, keyed by subject, with CloudEvents headers and a receipt.
 func TestSignedLeadReachesTopicWithOnlyConsentedFields(t *testing.T) {
-	gw := startGateway(t, gwOptions{})
+	gw := startGateway(t, gwtest.Options{})
 	const email = "Ana.Muster@Example.com"
-	body := lead("evt-1001", map[string]any{
+	body := gwtest.Lead("evt-1001", map[string]any{
 		"email": email, "phone": "+49 151 23456789", "first_name": "Ana", "last_name": "Muster",
 		"country": "DE", "favourite_colour": "teal",
 	}, map[string]any{"marketing_email": true, "sales_contact": false})
 
-	r := gw.post("web", body, nil)
+	r := gw.Post("web", body, nil)
 	if r.Status != http.StatusOK {
 		t.Fatalf("status %d, body %s", r.Status, r.Raw)
 	}
@@ -112,16 +113,16 @@ func TestSignedLeadReachesTopicWithOnlyConsentedFields(t *testing.T) {
 	}
 
 	// The platform retries the same event: 200, nothing forwarded again.
-	r = gw.post("web", body, nil)
+	r = gw.Post("web", body, nil)
 	if r.Status != http.StatusOK {
 		t.Fatalf("redelivery: status %d, body %s", r.Status, r.Raw)
 	}
-	if n := summary(r, "duplicates"); n != 1 {
+	if n := r.Summary("duplicates"); n != 1 {
 		t.Errorf("redelivery summary %v, want 1 duplicate", r.Body["summary"])
 	}
 	// A reused id with a different body is still the same event.
-	r = gw.post("web", lead("evt-1001", map[string]any{"email": "other@example.com"}, map[string]any{"marketing_email": true}), nil)
-	if r.Status != http.StatusOK || summary(r, "duplicates") != 1 {
+	r = gw.Post("web", gwtest.Lead("evt-1001", map[string]any{"email": "other@example.com"}, map[string]any{"marketing_email": true}), nil)
+	if r.Status != http.StatusOK || r.Summary("duplicates") != 1 {
 		t.Errorf("reused id: status %d, summary %v", r.Status, r.Body["summary"])
 	}
 	if all := kafkatest.ConsumeAll(t, gw.Brokers, "crm.leads.v1", time.Second); len(all) != 1 {
@@ -135,22 +136,22 @@ func TestSignedLeadReachesTopicWithOnlyConsentedFields(t *testing.T) {
 // A record with special-category data and no explicit grant is dropped
 // whole; a record whose only clear fields lack consent too.
 func TestRecordsWithoutConsentAreDroppedWhole(t *testing.T) {
-	gw := startGateway(t, gwOptions{})
+	gw := startGateway(t, gwtest.Options{})
 	cases := []struct {
 		name string
 		body []byte
 	}{
-		{"special category without grant", lead("evt-s1", map[string]any{"email": "a@example.com", "health": "asthma"}, map[string]any{"marketing_email": true})},
-		{"no consent at all in an opt-in jurisdiction", lead("evt-s2", map[string]any{"email": "b@example.com", "first_name": "B"}, nil)},
-		{"every box unchecked", lead("evt-s3", map[string]any{"email": "c@example.com", "first_name": "C"}, map[string]any{"marketing_email": false, "sales_contact": false})},
+		{"special category without grant", gwtest.Lead("evt-s1", map[string]any{"email": "a@example.com", "health": "asthma"}, map[string]any{"marketing_email": true})},
+		{"no consent at all in an opt-in jurisdiction", gwtest.Lead("evt-s2", map[string]any{"email": "b@example.com", "first_name": "B"}, nil)},
+		{"every box unchecked", gwtest.Lead("evt-s3", map[string]any{"email": "c@example.com", "first_name": "C"}, map[string]any{"marketing_email": false, "sales_contact": false})},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := gw.post("web", c.body, nil)
+			r := gw.Post("web", c.body, nil)
 			if r.Status != http.StatusOK {
 				t.Fatalf("status %d, body %s", r.Status, r.Raw)
 			}
-			if summary(r, "dropped") != 1 {
+			if r.Summary("dropped") != 1 {
 				t.Errorf("summary %v, want 1 dropped", r.Body["summary"])
 			}
 		})
@@ -158,12 +159,6 @@ func TestRecordsWithoutConsentAreDroppedWhole(t *testing.T) {
 	if all := kafkatest.ConsumeAll(t, gw.Brokers, "crm.leads.v1", time.Second); len(all) != 0 {
 		t.Errorf("topic holds %d records, want none", len(all))
 	}
-}
-
-func summary(r response, key string) int {
-	s, _ := r.Body["summary"].(map[string]any)
-	n, _ := s[key].(float64)
-	return int(n)
 }
 
 func keys(m map[string]string) []string {

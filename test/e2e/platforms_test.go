@@ -21,6 +21,7 @@ import (
 	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
 	"github.com/consentgate/consentgate/internal/store"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 	"github.com/consentgate/consentgate/internal/testutil/pgtest"
 )
 
@@ -28,14 +29,14 @@ import (
 // so the end-to-end tests post exactly what the unit tests verify.
 func platformBody(t *testing.T, platform, file string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "connectors", platform, "testdata", file))
-	must(t, err)
+	raw, err := os.ReadFile(filepath.Join(gwtest.RepoRoot(t), "connectors", platform, "testdata", file))
+	gwtest.Must(t, err)
 	var c struct {
 		Request struct {
 			Body json.RawMessage `json:"body"`
 		} `json:"request"`
 	}
-	must(t, json.Unmarshal(raw, &c))
+	gwtest.Must(t, json.Unmarshal(raw, &c))
 	return c.Request.Body
 }
 
@@ -47,28 +48,28 @@ func hmacSum(key string, parts ...[]byte) []byte {
 	return m.Sum(nil)
 }
 
-func postRaw(t *testing.T, u string, body []byte, h map[string]string) response {
+func postRaw(t *testing.T, u string, body []byte, h map[string]string) gwtest.Response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
-	must(t, err)
+	gwtest.Must(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range h {
 		req.Header.Set(k, v)
 	}
-	return do(t, req)
+	return gwtest.Do(t, req)
 }
 
-func get(t *testing.T, u string) response {
+func get(t *testing.T, u string) gwtest.Response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
-	must(t, err)
-	return do(t, req)
+	gwtest.Must(t, err)
+	return gwtest.Do(t, req)
 }
 
 func decodeValue(t *testing.T, b []byte) recordValue {
 	t.Helper()
 	var v recordValue
-	must(t, json.Unmarshal(b, &v))
+	gwtest.Must(t, json.Unmarshal(b, &v))
 	return v
 }
 
@@ -84,7 +85,7 @@ func TestMetaLeadAdsEndToEnd(t *testing.T) {
 			http.Error(w, `{"error":{"code":190}}`, http.StatusBadRequest)
 			return
 		}
-		b, _ := os.ReadFile(filepath.Join(repoRoot(t), "connectors", "meta", "testdata", "graph", "lead_ok.json"))
+		b, _ := os.ReadFile(filepath.Join(gwtest.RepoRoot(t), "connectors", "meta", "testdata", "graph", "lead_ok.json"))
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(b)
 	}))
@@ -107,7 +108,7 @@ consent:
     - {key: marketing_optin, purpose: marketing_email, notice: {id: meta-form-notice, version: "1"}}
     - {key: partner_share, purpose: third_party_sharing}
 `
-	gw := startGateway(t, gwOptions{connectors: map[string]string{"meta.yaml": conn}})
+	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{"meta.yaml": conn}})
 
 	q := url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"meta-verify-token"}, "hub.challenge": {"1158201444"}}
 	if r := get(t, gw.URL+"/webhooks/meta-a?"+q.Encode()); r.Status != 200 || r.Raw != "1158201444" {
@@ -124,7 +125,7 @@ consent:
 		t.Fatalf("bad signature: %d", r.Status)
 	}
 	r := postRaw(t, gw.URL+"/webhooks/meta-a", body, map[string]string{"X-Hub-Signature-256": sig})
-	if r.Status != 200 || summary(r, "jobs") != 1 {
+	if r.Status != 200 || r.Summary("jobs") != 1 {
 		t.Fatalf("notification: %d %s", r.Status, r.Raw)
 	}
 	m := kafkatest.Consume(t, gw.Brokers, "crm.leads.v1", 1, 20*time.Second)[0]
@@ -172,7 +173,7 @@ func TestFetchJobsSurviveRestartAndDeadLetter(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		b, _ := os.ReadFile(filepath.Join(repoRoot(t), "connectors", "meta", "testdata", "graph", "lead_ok.json"))
+		b, _ := os.ReadFile(filepath.Join(gwtest.RepoRoot(t), "connectors", "meta", "testdata", "graph", "lead_ok.json"))
 		w.Write(b)
 	}))
 	defer graph.Close()
@@ -192,8 +193,12 @@ consent:
 `
 	db := pgtest.URL(t)
 	brokers := kafkatest.Broker(t)
-	fast := func(c *config.Gateway) { c.Jobs.BaseBackoff = 50 * time.Millisecond; c.Jobs.MaxBackoff = 200 * time.Millisecond; c.Jobs.MaxAttempts = 50 }
-	gw := startGateway(t, gwOptions{databaseURL: db, brokers: brokers, connectors: map[string]string{"meta.yaml": conn}, mutate: fast})
+	fast := func(c *config.Gateway) {
+		c.Jobs.BaseBackoff = 50 * time.Millisecond
+		c.Jobs.MaxBackoff = 200 * time.Millisecond
+		c.Jobs.MaxAttempts = 50
+	}
+	gw := startGateway(t, gwtest.Options{DatabaseURL: db, Brokers: brokers, Connectors: map[string]string{"meta.yaml": conn}, Mutate: fast})
 
 	good := platformBody(t, "meta", "leadgen_single.json")
 	bad := bytes.ReplaceAll(good, []byte("222222222222222"), []byte("999999999999999"))
@@ -209,7 +214,7 @@ consent:
 	for time.Now().Before(deadline) {
 		var err error
 		dead, err = gw.G.Store.ListJobs(t.Context(), store.JobDeadLetter, 10)
-		must(t, err)
+		gwtest.Must(t, err)
 		if len(dead) > 0 {
 			break
 		}
@@ -222,9 +227,9 @@ consent:
 		t.Errorf("the dead-letter reason leaks the token")
 	}
 	// Stop while the good job is still failing; restart with the API back.
-	gw.stop()
+	gw.Stop()
 	healthy.Store(true)
-	gw2 := startGateway(t, gwOptions{databaseURL: db, brokers: brokers, connectors: map[string]string{"meta.yaml": conn}, mutate: fast})
+	gw2 := startGateway(t, gwtest.Options{DatabaseURL: db, Brokers: brokers, Connectors: map[string]string{"meta.yaml": conn}, Mutate: fast})
 	v := decodeValue(t, kafkatest.Consume(t, gw2.Brokers, "crm.leads.v1", 1, 20*time.Second)[0].Value)
 	if v.Source["event_id"] != "222222222222222" {
 		t.Errorf("after restart got %v", v.Source)
@@ -245,7 +250,7 @@ func TestLinkedInEndToEnd(t *testing.T) {
 			http.NotFound(w, r)
 			return
 		}
-		b, _ := os.ReadFile(filepath.Join(repoRoot(t), "connectors", "linkedin", "testdata", "api", f))
+		b, _ := os.ReadFile(filepath.Join(gwtest.RepoRoot(t), "connectors", "linkedin", "testdata", "api", f))
 		// The documented sample was submitted in 2023: its consent would
 		// have lapsed (marketing_email is valid for 730 days). Date it now.
 		b = bytes.Replace(b, []byte("1689894599288"), []byte(strconv.FormatInt(time.Now().Add(-time.Minute).UnixMilli(), 10)), 1)
@@ -268,18 +273,18 @@ consent:
     - {key: "0", purpose: marketing_email}
     - {key: "1", purpose: marketing_sms}
 `
-	gw := startGateway(t, gwOptions{connectors: map[string]string{"li.yaml": conn}})
+	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{"li.yaml": conn}})
 	r := get(t, gw.URL+"/webhooks/li?challengeCode=890e4665-4dfe-4ab1-b689-ed553bceeed5")
 	want := hex.EncodeToString(hmacSum("li-client-secret", []byte("890e4665-4dfe-4ab1-b689-ed553bceeed5")))
 	if r.Status != 200 || r.Body["challengeResponse"] != want {
 		t.Fatalf("challenge: %d %s", r.Status, r.Raw)
 	}
-	notify := func(b []byte) response {
+	notify := func(b []byte) gwtest.Response {
 		sig := hex.EncodeToString(hmacSum("li-client-secret", []byte("hmacsha256="), b))
 		return postRaw(t, gw.URL+"/webhooks/li", b, map[string]string{"X-LI-Signature": sig})
 	}
 	created := []byte(`{"type":"LEAD_ACTION","leadAction":"CREATED","leadGenFormResponse":"urn:li:leadGenFormResponse:249592fc-d272-44ba-a7db-c2bdce579507-6","leadGenForm":"urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7234246,1)","owner":{"sponsoredAccount":"urn:li:sponsoredAccount:1234567"},"leadType":"SPONSORED","occurredAt":1689894599288}`)
-	if r := notify(created); r.Status != 200 || summary(r, "jobs") != 1 {
+	if r := notify(created); r.Status != 200 || r.Summary("jobs") != 1 {
 		t.Fatalf("notification: %d %s", r.Status, r.Raw)
 	}
 	t.Cleanup(func() {
@@ -295,7 +300,7 @@ consent:
 		t.Errorf("purposes %+v", v.Consent.Purposes)
 	}
 	deleted := bytes.Replace(created, []byte(`"CREATED"`), []byte(`"DELETED"`), 1)
-	if r := notify(deleted); r.Status != 200 || summary(r, "forwarded") != 1 {
+	if r := notify(deleted); r.Status != 200 || r.Summary("forwarded") != 1 {
 		t.Fatalf("deletion: %d %s", r.Status, r.Raw)
 	}
 	all := kafkatest.Consume(t, gw.Brokers, "crm.leads.v1", 2, 10*time.Second)
@@ -320,7 +325,7 @@ default_jurisdiction: US-CA
 secrets:
   consumer_secret: {env: E2E_X_SECRET}
 `
-	gw := startGateway(t, gwOptions{connectors: map[string]string{"x.yaml": conn}})
+	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{"x.yaml": conn}})
 	r := get(t, gw.URL+"/webhooks/x-brand?crc_token=challenge123")
 	want := "sha256=" + base64.StdEncoding.EncodeToString(hmacSum("x-consumer-secret", []byte("challenge123")))
 	if r.Status != 200 || r.Body["response_token"] != want {
@@ -364,12 +369,12 @@ platform: googleads
 default_jurisdiction: US-CA
 secrets: {google_key: {env: E2E_GOOGLE_KEY}}
 `
-	gw := startGateway(t, gwOptions{connectors: map[string]string{"tt.yaml": tt, "ga.yaml": ga}})
+	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{"tt.yaml": tt, "ga.yaml": ga}})
 
 	body := platformBody(t, "tiktok", "lead_single.json")
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	sig := "t=" + ts + ",s=" + hex.EncodeToString(hmacSum("tt-secret", []byte(ts+"."), body))
-	if r := postRaw(t, gw.URL+"/webhooks/tt", body, map[string]string{"TikTok-Signature": sig}); r.Status != 200 || summary(r, "forwarded") != 1 {
+	if r := postRaw(t, gw.URL+"/webhooks/tt", body, map[string]string{"TikTok-Signature": sig}); r.Status != 200 || r.Summary("forwarded") != 1 {
 		t.Fatalf("tiktok: %d %s", r.Status, r.Raw)
 	}
 	stale := strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)
@@ -381,13 +386,13 @@ secrets: {google_key: {env: E2E_GOOGLE_KEY}}
 	// The documented sample is a German lead: its own country replaces the
 	// connector's US-CA default, and without consent it is dropped whole.
 	lead := bytes.ReplaceAll(platformBody(t, "googleads", "lead_single.json"), []byte("$GOOGLE_KEY"), []byte("google-key-123"))
-	if r := postRaw(t, gw.URL+"/webhooks/gads", lead, nil); r.Status != 200 || summary(r, "dropped") != 1 {
+	if r := postRaw(t, gw.URL+"/webhooks/gads", lead, nil); r.Status != 200 || r.Summary("dropped") != 1 {
 		t.Fatalf("google DE lead without consent: %d %s", r.Status, r.Raw)
 	}
 	// The same lead from California is allowed until opted out.
 	ca := bytes.Replace(lead, []byte(`"string_value": "DE"`), []byte(`"string_value": "US"}, {"column_id": "REGION", "string_value": "CA"`), 1)
 	ca = bytes.Replace(ca, []byte("TeSt_0000-abcd"), []byte("TeSt_0000-ca"), 1)
-	if r := postRaw(t, gw.URL+"/webhooks/gads", ca, nil); r.Status != 200 || summary(r, "forwarded") != 1 {
+	if r := postRaw(t, gw.URL+"/webhooks/gads", ca, nil); r.Status != 200 || r.Summary("forwarded") != 1 {
 		t.Fatalf("google CA lead: %d %s", r.Status, r.Raw)
 	}
 	wrong := bytes.ReplaceAll(platformBody(t, "googleads", "lead_single.json"), []byte("$GOOGLE_KEY"), []byte("nope"))

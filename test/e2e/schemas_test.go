@@ -16,6 +16,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 const schemaBase = "https://consentgate.dev/schemas/"
@@ -24,14 +25,14 @@ const schemaBase = "https://consentgate.dev/schemas/"
 // relative $refs resolve without a network.
 func loadSchemas(t *testing.T) map[string]*jsonschema.Schema {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "docs", "schemas")
+	dir := filepath.Join(gwtest.RepoRoot(t), "docs", "schemas")
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	must(t, err)
+	gwtest.Must(t, err)
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
-		must(t, err)
+		gwtest.Must(t, err)
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
@@ -40,7 +41,7 @@ func loadSchemas(t *testing.T) map[string]*jsonschema.Schema {
 		if id != schemaBase+filepath.Base(f) {
 			t.Fatalf("%s: $id %q, want %q", f, id, schemaBase+filepath.Base(f))
 		}
-		must(t, c.AddResource(id, doc))
+		gwtest.Must(t, c.AddResource(id, doc))
 	}
 	out := map[string]*jsonschema.Schema{}
 	for _, name := range []string{"record.v1.json", "deletion.v1.json", "consent.v1.json"} {
@@ -88,18 +89,18 @@ secrets:
 func TestProducedMessagesMatchTheSchemas(t *testing.T) {
 	schemas := loadSchemas(t)
 	t.Setenv("E2E_X_SCHEMA_SECRET", "x-schema-secret")
-	gw := startGateway(t, gwOptions{connectors: map[string]string{
+	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{
 		"web.yaml": sampleConnector, "comments.yaml": commentsConnector, "x.yaml": xConnector,
 	}})
 
 	send := func(connector string, body []byte, h map[string]string) {
 		t.Helper()
-		r := gw.post(connector, body, h)
-		if r.Status != http.StatusOK || summary(r, "forwarded")+summary(r, "queued") != 1 {
+		r := gw.Post(connector, body, h)
+		if r.Status != http.StatusOK || r.Summary("forwarded")+r.Summary("queued") != 1 {
 			t.Fatalf("%s: %d %s, want one record forwarded", connector, r.Status, r.Raw)
 		}
 	}
-	send("web", lead("evt-schema-1", map[string]any{"email": "schema@example.com", "phone": "+49 151 23456789", "first_name": "S", "country": "DE"},
+	send("web", gwtest.Lead("evt-schema-1", map[string]any{"email": "schema@example.com", "phone": "+49 151 23456789", "first_name": "S", "country": "DE"},
 		map[string]any{"marketing_email": true, "sales_contact": false}), nil)
 	send("web-comments", mustJSON(t, map[string]any{"id": "c-1", "at": "2026-11-20T11:00:00Z", "event": "comment",
 		"user": map[string]any{"id": "1234567890123456789", "handle": "@schema"}, "text": "Love it"}), nil)
@@ -109,7 +110,7 @@ func TestProducedMessagesMatchTheSchemas(t *testing.T) {
 	m.Write(xBody)
 	send("x-brand", xBody, map[string]string{"X-Signature": "", "X-Twitter-Webhooks-Signature": "sha256=" + base64.StdEncoding.EncodeToString(m.Sum(nil))})
 
-	notice := gw.consentCall("POST", "/notices", map[string]any{"id": "app-privacy", "version": "1", "text": "Offers by e-mail.", "effective_from": "2020-01-01T00:00:00Z"})
+	notice := gw.API("POST", "/notices", map[string]any{"id": "app-privacy", "version": "1", "text": "Offers by e-mail.", "effective_from": "2020-01-01T00:00:00Z"})
 	if notice.Status != http.StatusCreated {
 		t.Fatalf("notice: %d %s", notice.Status, notice.Raw)
 	}
@@ -124,7 +125,7 @@ func TestProducedMessagesMatchTheSchemas(t *testing.T) {
 		{"/consent/withdraw", map[string]any{"subject": map[string]any{"platform": "x", "user_id": "2244994945"}, "purpose": "analytics"}},
 		{"/consent/erase", map[string]any{"subject": map[string]any{"email": "schema@example.com"}}},
 	} {
-		if r := gw.consentCall("POST", c.path, c.body); r.Status/100 != 2 {
+		if r := gw.API("POST", c.path, c.body); r.Status/100 != 2 {
 			t.Fatalf("%s: %d %s", c.path, r.Status, r.Raw)
 		}
 	}
@@ -168,7 +169,7 @@ func TestProducedMessagesMatchTheSchemas(t *testing.T) {
 	// The schemas are strict: a value with an unknown field, or a raw
 	// identifier where a subject key belongs, is refused.
 	var bad map[string]any
-	must(t, json.Unmarshal(cons[0].Value, &bad))
+	gwtest.Must(t, json.Unmarshal(cons[0].Value, &bad))
 	bad["email"] = "schema@example.com"
 	if err := schemas["consent.v1.json"].Validate(bad); err == nil {
 		t.Errorf("consent schema accepts an unknown field")
@@ -215,6 +216,6 @@ func checkCloudEvents(t *testing.T, topic string, h map[string]string, v map[str
 func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
-	must(t, err)
+	gwtest.Must(t, err)
 	return b
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/config"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 // limitedConnector is web with a tight per-connector rate limit.
@@ -18,23 +19,23 @@ var limitedConnector = strings.Replace(webConnector, "id: web", "id: limited\nra
 // body is read; other connectors are not affected; nothing is stored for
 // the refused request.
 func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
-	gw := startGateway(t, gwOptions{connectors: map[string]string{"web.yaml": webConnector, "limited.yaml": limitedConnector}})
+	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{"web.yaml": webConnector, "limited.yaml": limitedConnector}})
 	for i := range 2 {
-		if r := gw.post("limited", lead("rl-"+strconv.Itoa(i), "rl@example.com", "Rudi"), nil); r.Status != 200 {
+		if r := gw.Post("limited", lead("rl-"+strconv.Itoa(i), "rl@example.com", "Rudi"), nil); r.Status != 200 {
 			t.Fatalf("request %d within the burst: status %d %s", i, r.Status, r.Raw)
 		}
 	}
-	r := gw.post("limited", lead("rl-over", "rl@example.com", "Rudi"), nil)
-	if r.Status != http.StatusTooManyRequests || r.errorCode() != "rate_limited" {
-		t.Fatalf("over the limit: status %d code %q, want 429 rate_limited", r.Status, r.errorCode())
+	r := gw.Post("limited", lead("rl-over", "rl@example.com", "Rudi"), nil)
+	if r.Status != http.StatusTooManyRequests || r.ErrorCode() != "rate_limited" {
+		t.Fatalf("over the limit: status %d code %q, want 429 rate_limited", r.Status, r.ErrorCode())
 	}
 	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 || s > 5 {
 		t.Errorf("Retry-After %q, want 1-5 s at 0.2 rps", r.Header.Get("Retry-After"))
 	}
-	if !strings.Contains(r.errorMessage(), "rate_limit") {
-		t.Errorf("message %q should name the setting", r.errorMessage())
+	if !strings.Contains(r.ErrorMessage(), "rate_limit") {
+		t.Errorf("message %q should name the setting", r.ErrorMessage())
 	}
-	if r := gw.post("web", lead("rl-other", "other@example.com", "Otto"), nil); r.Status != 200 {
+	if r := gw.Post("web", lead("rl-other", "other@example.com", "Otto"), nil); r.Status != 200 {
 		t.Errorf("another connector was limited too: %d", r.Status)
 	}
 	ds := countRows(t, gw.DB, "seen_events")
@@ -48,7 +49,7 @@ func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
 // stopped so each admitted request stays in flight for the Kafka timeout.
 func TestInFlightLimitAnswers503WithRetryAfter(t *testing.T) {
 	k := startBroker(t)
-	gw := startGateway(t, gwOptions{brokers: k.Addrs, mutate: func(c *config.Gateway) { c.Limits.MaxInFlight = 2 }})
+	gw := startGateway(t, gwtest.Options{Brokers: k.Addrs, Mutate: func(c *config.Gateway) { c.Limits.MaxInFlight = 2 }})
 	k.stop()
 
 	const n = 12
@@ -62,7 +63,7 @@ func TestInFlightLimitAnswers503WithRetryAfter(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			r, err := send(gw.URL, "web", lead("inflight-"+strconv.Itoa(i), "busy@example.com", "Bea"), nil)
+			r, err := gwtest.Send(gw.URL, "web", testSecret, lead("inflight-"+strconv.Itoa(i), "busy@example.com", "Bea"), nil)
 			if err != nil {
 				t.Error(err)
 				return
@@ -72,8 +73,8 @@ func TestInFlightLimitAnswers503WithRetryAfter(t *testing.T) {
 			statuses[r.Status]++
 			if r.Status == http.StatusServiceUnavailable {
 				retry[r.Header.Get("Retry-After")] = true
-				if r.errorCode() != "overloaded" {
-					t.Errorf("503 code %q, want overloaded", r.errorCode())
+				if r.ErrorCode() != "overloaded" {
+					t.Errorf("503 code %q, want overloaded", r.ErrorCode())
 				}
 			}
 		})
@@ -87,5 +88,5 @@ func TestInFlightLimitAnswers503WithRetryAfter(t *testing.T) {
 		t.Errorf("a 503 without Retry-After")
 	}
 	k.start()
-	waitFor(t, 30*time.Second, "the outbox to drain", func() bool { return gw.outboxDepth() == 0 })
+	gwtest.WaitFor(t, 30*time.Second, "the outbox to drain", func() bool { return gw.OutboxDepth() == 0 })
 }

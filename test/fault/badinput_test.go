@@ -2,6 +2,7 @@ package fault
 
 import (
 	"bytes"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/consentgate/consentgate/connectors/generic"
 	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
+	"github.com/consentgate/consentgate/internal/store"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 const victim = "matrix.victim@example.com"
@@ -24,19 +27,21 @@ func stdHeaders(id string, ts time.Time, body []byte) map[string]string {
 	}
 }
 
-// Every kind of bad input gets its documented status, a JSON error naming
+// Every kind of bad input (the one table of bad-input cases; test/e2e has
+// none) gets its documented status, a JSON error naming
 // what is wrong (never echoing the payload), and changes nothing: no
 // record on Kafka, no decision, no ledger entry, no de-dup entry, no
 // outbox message.
 func TestBadInputMatrixChangesNothing(t *testing.T) {
 	disabled := strings.Replace(webConnector, "id: web", "id: off\nenabled: false", 1)
-	gw := startGateway(t, gwOptions{connectors: map[string]string{"web.yaml": webConnector, "std.yaml": stdConnector, "off.yaml": disabled}})
+	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{"web.yaml": webConnector, "std.yaml": stdConnector, "off.yaml": disabled}})
 
-	good := leadWith("evt-matrix", map[string]any{"email": victim, "first_name": "Mallory"}, map[string]any{"marketing_email": true})
+	good := gwtest.Lead("evt-matrix", map[string]any{"email": victim, "first_name": "Mallory"}, map[string]any{"marketing_email": true})
 	deep := []byte(`{"id":"evt-deep","lead":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`)
 	hugeNumber := []byte(`{"id":"evt-num","lead":{"email":"` + victim + `","score":` + strings.Repeat("9", 70000) + `}}`)
 	invalidUTF8 := append([]byte(`{"id":"evt-utf","lead":{"email":"`+victim+`","first_name":"`), 0xff, 0xfe, '"', '}', '}')
 	now := time.Now()
+	big := bytes.Repeat([]byte("a"), 1<<20+1)
 	stdBody := []byte(`{"lead":{"email":"` + victim + `"},"consent":{"marketing_email":true}}`)
 
 	cases := []struct {
@@ -50,6 +55,7 @@ func TestBadInputMatrixChangesNothing(t *testing.T) {
 	}{
 		{"malformed JSON", "web", []byte(`{"id": "evt-m", "lead": {"email": "` + victim + `",}}`), nil, 400, "malformed", "line"},
 		{"truncated JSON", "web", good[:len(good)/2], nil, 400, "malformed", "JSON"},
+		{"unterminated object", "web", []byte(`{"id": "x", "lead": {`), nil, 400, "malformed", "JSON"},
 		{"trailing data", "web", append(append([]byte{}, good...), []byte(` {"id":"x"}`)...), nil, 400, "malformed", "after"},
 		{"empty body", "web", nil, nil, 400, "malformed", "empty"},
 		{"wrong content type", "web", good, map[string]string{"Content-Type": "text/plain"}, 415, "unsupported_media_type", "application/json"},
@@ -57,13 +63,14 @@ func TestBadInputMatrixChangesNothing(t *testing.T) {
 		{"10 000-deep nesting", "web", deep, nil, 413, "too_large", "max_depth"},
 		{"huge number", "web", hugeNumber, nil, 413, "too_large", "max_field_bytes"},
 		{"duplicate keys", "web", []byte(`{"id":"evt-dup","lead":{"email":"` + victim + `","email":"other@example.com"}}`), nil, 400, "malformed", "duplicate"},
-		{"oversized body", "web", bytes.Repeat([]byte("a"), 1<<20+1), nil, 413, "too_large", "limit"},
+		{"oversized body", "web", big, nil, 413, "too_large", "limit"},
 		{"unknown connector", "nope", good, nil, 404, "unknown_connector", "connector"},
 		{"disabled connector", "off", good, nil, 404, "unknown_connector", "connector"},
 		{"wrong signature", "web", good, map[string]string{"X-Signature": "sha256=" + strings.Repeat("0", 64)}, 401, "unauthenticated", "signature"},
 		{"missing signature", "web", good, map[string]string{"X-Signature": ""}, 401, "unauthenticated", "X-Signature"},
 		{"bad signature on malformed JSON (checked first)", "web", []byte(`{"id": "evt-bs", "lead": {`), map[string]string{"X-Signature": "sha256=" + strings.Repeat("1", 64)}, 401, "unauthenticated", "signature"},
-		{"signature of another body", "web", good, map[string]string{"X-Signature": signHMAC(stdBody)}, 401, "unauthenticated", "signature"},
+		{"signature of another body", "web", good, map[string]string{"X-Signature": gwtest.SignHMAC(testSecret, stdBody)}, 401, "unauthenticated", "signature"},
+		{"signature of an empty object", "web", good, map[string]string{"X-Signature": gwtest.SignHMAC(testSecret, []byte("{}"))}, 401, "unauthenticated", "signature"},
 		{"stale timestamp", "std", stdBody, stdHeaders("msg_stale", now.Add(-10*time.Minute), stdBody), 401, "unauthenticated", "webhook-timestamp"},
 		{"timestamp from the future", "std", stdBody, stdHeaders("msg_future", now.Add(10*time.Minute), stdBody), 401, "unauthenticated", "webhook-timestamp"},
 		{"replayed signature (captured 6 minutes ago)", "std", stdBody, stdHeaders("msg_old", now.Add(-6*time.Minute), stdBody), 401, "unauthenticated", "webhook-timestamp"},
@@ -73,15 +80,15 @@ func TestBadInputMatrixChangesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := gw.post(c.connector, c.body, c.headers)
+			r := gw.Post(c.connector, c.body, c.headers)
 			if r.Status != c.status {
 				t.Fatalf("status %d, want %d; body %s", r.Status, c.status, r.Raw)
 			}
-			if r.errorCode() != c.code {
-				t.Errorf("error code %q, want %q (body %s)", r.errorCode(), c.code, r.Raw)
+			if r.ErrorCode() != c.code {
+				t.Errorf("error code %q, want %q (body %s)", r.ErrorCode(), c.code, r.Raw)
 			}
-			if !strings.Contains(strings.ToLower(r.errorMessage()), strings.ToLower(c.mentions)) {
-				t.Errorf("message %q should mention %q", r.errorMessage(), c.mentions)
+			if !strings.Contains(strings.ToLower(r.ErrorMessage()), strings.ToLower(c.mentions)) {
+				t.Errorf("message %q should mention %q", r.ErrorMessage(), c.mentions)
 			}
 			if r.Header.Get("Content-Type") != "application/json; charset=utf-8" {
 				t.Errorf("content type %q, want the JSON error shape", r.Header.Get("Content-Type"))
@@ -94,6 +101,16 @@ func TestBadInputMatrixChangesNothing(t *testing.T) {
 		})
 	}
 
+	// An oversized body announced by Content-Length is refused before
+	// anything reads it.
+	req, err := http.NewRequest(http.MethodPost, gw.URL+"/webhooks/web", bytes.NewReader(big))
+	gwtest.Must(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Length", strconv.Itoa(len(big)))
+	if r := gwtest.Do(t, req); r.Status != 413 {
+		t.Errorf("announced oversized body: status %d", r.Status)
+	}
+
 	if all := kafkatest.ConsumeAll(t, gw.Brokers, leadsTopic, time.Second); len(all) != 0 {
 		t.Errorf("bad input forwarded %d records", len(all))
 	}
@@ -102,9 +119,12 @@ func TestBadInputMatrixChangesNothing(t *testing.T) {
 			t.Errorf("bad input left %d rows in %s", n, table)
 		}
 	}
+	if ds, err := gw.Store.ListDecisions(t.Context(), store.DecisionFilter{}); err != nil || len(ds) != 0 {
+		t.Errorf("bad input left %d decisions visible through the store (err %v)", len(ds), err)
+	}
 	// After all that the valid delivery still goes through: nothing was
 	// claimed by the refused attempts.
-	if r := gw.post("web", good, nil); r.Status != 200 || r.summary("forwarded") != 1 {
+	if r := gw.Post("web", good, nil); r.Status != 200 || r.Summary("forwarded") != 1 {
 		t.Errorf("the valid delivery after refusals: status %d summary %v", r.Status, r.Body["summary"])
 	}
 }
@@ -113,21 +133,21 @@ func TestBadInputMatrixChangesNothing(t *testing.T) {
 // exact request again or a freshly signed different body, is answered 200
 // as a duplicate and forwards nothing; numbers beyond 2^53 stay exact.
 func TestReplayedEventIDForwardsOnce(t *testing.T) {
-	gw := startGateway(t, gwOptions{})
+	gw := startGateway(t, gwtest.Options{})
 	body := []byte(`{"lead":{"email":"replay@example.com","first_name":123456789012345678901234567890},"consent":{"marketing_email":true}}`)
 	h := stdHeaders("msg_replay_1", time.Now(), body)
 
-	r := gw.post("std", body, h)
-	if r.Status != 200 || r.summary("forwarded") != 1 {
+	r := gw.Post("std", body, h)
+	if r.Status != 200 || r.Summary("forwarded") != 1 {
 		t.Fatalf("first delivery: status %d body %s", r.Status, r.Raw)
 	}
-	r = gw.post("std", body, h)
-	if r.Status != 200 || r.summary("duplicates") != 1 || r.summary("forwarded") != 0 {
+	r = gw.Post("std", body, h)
+	if r.Status != 200 || r.Summary("duplicates") != 1 || r.Summary("forwarded") != 0 {
 		t.Errorf("exact replay: status %d summary %v, want a duplicate", r.Status, r.Body["summary"])
 	}
 	other := []byte(`{"lead":{"email":"someone.else@example.com"},"consent":{"marketing_email":true}}`)
-	r = gw.post("std", other, stdHeaders("msg_replay_1", time.Now(), other))
-	if r.Status != 200 || r.summary("duplicates") != 1 {
+	r = gw.Post("std", other, stdHeaders("msg_replay_1", time.Now(), other))
+	if r.Status != 200 || r.Summary("duplicates") != 1 {
 		t.Errorf("same id, new body: status %d summary %v, want a duplicate", r.Status, r.Body["summary"])
 	}
 

@@ -1,33 +1,25 @@
 package fault
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	_ "github.com/lib/pq"
 
-	"github.com/consentgate/consentgate/internal/app"
 	"github.com/consentgate/consentgate/internal/broker"
 	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
 	"github.com/consentgate/consentgate/internal/pipeline"
-	"github.com/consentgate/consentgate/internal/testutil/pgtest"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 // Secrets the tests use; TestNoPersonalDataOrSecretsLeak looks for each.
@@ -87,49 +79,6 @@ consent:
     - {key: consent.marketing_email, purpose: marketing_email}
 `
 
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // kafkaBroker is the embedded broker with a data directory, so it can be
 // stopped and started again on the same port without losing the topic.
 type kafkaBroker struct {
@@ -143,7 +92,7 @@ type kafkaBroker struct {
 func startBroker(t testing.TB) *kafkaBroker {
 	t.Helper()
 	k := &kafkaBroker{t: t, cfg: broker.Config{
-		Addr: freeAddr(t), DataDir: t.TempDir(), Partitions: kafkatest.DefaultPartitions,
+		Addr: gwtest.FreeAddr(t), DataDir: t.TempDir(), Partitions: kafkatest.DefaultPartitions,
 		Topics: []string{leadsTopic}, Logger: slog.New(slog.DiscardHandler),
 	}}
 	k.start()
@@ -181,37 +130,14 @@ func (k *kafkaBroker) stop() {
 	}
 }
 
-// gateway is one in-process gateway on a real broker and PostgreSQL.
-type gateway struct {
-	t       testing.TB
-	URL     string
-	Brokers []string
-	DB      string
-	G       *app.Gateway
-	logs    *lockedWriter
-	stop    func()
-}
-
-type gwOptions struct {
-	databaseURL string
-	brokers     []string
-	connectors  map[string]string // file name → YAML; default web + std
-	mutate      func(*config.Gateway)
-}
-
-// writeConfigDir writes policy and connectors into dir.
+// writeConfigDir writes the shipped policy and connectors (default web +
+// std) into dir.
 func writeConfigDir(t testing.TB, dir string, connectors map[string]string) {
 	t.Helper()
-	pol, err := os.ReadFile(filepath.Join(repoRoot(t), "configs", "policy.yaml"))
-	must(t, err)
-	must(t, os.WriteFile(filepath.Join(dir, "policy.yaml"), pol, 0o600))
-	must(t, os.MkdirAll(filepath.Join(dir, "connectors"), 0o700))
 	if connectors == nil {
 		connectors = map[string]string{"web.yaml": webConnector, "std.yaml": stdConnector}
 	}
-	for name, body := range connectors {
-		must(t, os.WriteFile(filepath.Join(dir, "connectors", name), []byte(body), 0o600))
-	}
+	gwtest.WriteConfigDir(t, dir, "", connectors)
 }
 
 // secretEnv is the environment the connector and gateway files refer to.
@@ -222,145 +148,30 @@ func secretEnv() map[string]string {
 	}
 }
 
-func startGateway(t testing.TB, o gwOptions) *gateway {
+// startGateway starts an in-process gateway (gwtest) with the fault
+// secrets, short Kafka timeouts and, unless o says otherwise, the web and
+// std connectors.
+func startGateway(t testing.TB, o gwtest.Options) *gwtest.Gateway {
 	t.Helper()
-	dir := t.TempDir()
-	writeConfigDir(t, dir, o.connectors)
-	if o.brokers == nil {
-		o.brokers = kafkatest.Broker(t)
+	if o.Connectors == nil {
+		o.Connectors = map[string]string{"web.yaml": webConnector, "std.yaml": stdConnector}
 	}
-	if o.databaseURL == "" {
-		o.databaseURL = pgtest.URL(t)
+	o.HashKey, o.AdminToken, o.SigningSecret, o.Env = testHashKey, testAdminToken, testSecret, secretEnv()
+	mutate := o.Mutate
+	o.Mutate = func(c *config.Gateway) {
+		c.Kafka.WriteTimeout = 3 * time.Second
+		c.Outbox.KafkaTimeout = time.Second
+		if mutate != nil {
+			mutate(c)
+		}
 	}
-	for k, v := range secretEnv() {
-		t.Setenv(k, v)
-	}
-	gwFile := filepath.Join(dir, "consentgate.yaml")
-	must(t, os.WriteFile(gwFile, []byte("listen: 127.0.0.1:8080\nhash_key: {env: FAULT_HASH_KEY}\nadmin_token: {env: FAULT_ADMIN_TOKEN}\n"), 0o600))
-	cfg, err := config.LoadGateway(gwFile)
-	if err != nil {
-		t.Fatalf("load config: %v", err)
-	}
-	cfg.Database.URL = o.databaseURL
-	cfg.Kafka.Brokers = o.brokers
-	cfg.Kafka.WriteTimeout = 3 * time.Second
-	cfg.Outbox.KafkaTimeout = time.Second
-	cfg.Outbox.RelayInterval = 100 * time.Millisecond
-	if o.mutate != nil {
-		o.mutate(cfg)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	logs := &lockedWriter{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	g, wait, err := app.Start(ctx, cfg, app.Options{Log: log, Listener: ln, StartTimeout: 20 * time.Second})
-	if err != nil {
-		cancel()
-		t.Fatalf("start gateway: %v", err)
-	}
-	gw := &gateway{t: t, URL: "http://" + g.Addr, Brokers: o.brokers, DB: o.databaseURL, G: g, logs: logs}
-	var once sync.Once
-	gw.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := wait(); err != nil {
-				t.Errorf("gateway stopped with error: %v", err)
-			}
-		})
-	}
-	t.Cleanup(gw.stop)
-	return gw
-}
-
-// outboxDepth is the number of records waiting for Kafka.
-func (g *gateway) outboxDepth() int64 {
-	n, _, err := g.G.Store.OutboxStats(context.Background(), time.Now())
-	if err != nil {
-		return -1
-	}
-	return n
-}
-
-func signHMAC(body []byte) string {
-	m := hmac.New(sha256.New, []byte(testSecret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	return gwtest.Start(t, o)
 }
 
 // lead is a web lead with a marketing e-mail grant, so it is forwarded.
 func lead(id, email, first string) []byte {
-	return leadWith(id, map[string]any{"email": email, "first_name": first, "phone": "+49 151 " + fmt.Sprint(len(id)) + "2345678"},
+	return gwtest.Lead(id, map[string]any{"email": email, "first_name": first, "phone": "+49 151 " + fmt.Sprint(len(id)) + "2345678"},
 		map[string]any{"marketing_email": true})
-}
-
-func leadWith(id string, fields, consent map[string]any) []byte {
-	b, _ := json.Marshal(map[string]any{"id": id, "occurred_at": "2026-11-20T10:00:00Z", "lead": fields, "consent": consent})
-	return b
-}
-
-type response struct {
-	Status int
-	Header http.Header
-	Body   map[string]any
-	Raw    string
-}
-
-func (r response) errorCode() string {
-	e, _ := r.Body["error"].(map[string]any)
-	s, _ := e["code"].(string)
-	return s
-}
-
-func (r response) errorMessage() string {
-	e, _ := r.Body["error"].(map[string]any)
-	s, _ := e["message"].(string)
-	return s
-}
-
-func (r response) summary(key string) int {
-	s, _ := r.Body["summary"].(map[string]any)
-	n, _ := s[key].(float64)
-	return int(n)
-}
-
-var client = &http.Client{Timeout: 30 * time.Second}
-
-// send posts body to base/webhooks/connector, HMAC-signed unless headers
-// override (an empty value removes a header).
-func send(base, connector string, body []byte, headers map[string]string) (response, error) {
-	req, err := http.NewRequest(http.MethodPost, base+"/webhooks/"+connector, bytes.NewReader(body))
-	if err != nil {
-		return response{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Signature", signHMAC(body))
-	for k, v := range headers {
-		if v == "" {
-			req.Header.Del(k)
-			continue
-		}
-		req.Header.Set(k, v)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return response{}, err
-	}
-	r := response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.Body)
-	return r, nil
-}
-
-func (g *gateway) post(connector string, body []byte, headers map[string]string) response {
-	g.t.Helper()
-	r, err := send(g.URL, connector, body, headers)
-	must(g.t, err)
-	return r
 }
 
 // load posts distinct leads from several workers until stopped and keeps
@@ -397,7 +208,7 @@ func startLoad(base func() string, prefix string, workers, perWorker int, pace t
 				l.mu.Lock()
 				l.sent[id] = true
 				l.mu.Unlock()
-				r, err := send(base(), "web", body, nil)
+				r, err := gwtest.Send(base(), "web", testSecret, body, nil)
 				l.mu.Lock()
 				if err != nil {
 					l.failures++
@@ -508,26 +319,16 @@ func checkDelivered(t testing.TB, l *load, got map[string][]topicRecord, connect
 func countRows(t testing.TB, dbURL, table string) int {
 	t.Helper()
 	db, err := sql.Open("postgres", dbURL)
-	must(t, err)
+	gwtest.Must(t, err)
 	defer db.Close()
 	var n int
-	must(t, db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+table).Scan(&n))
+	gwtest.Must(t, db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+table).Scan(&n))
 	return n
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	w  bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
+// TestMain removes the consentgate binary the out-of-process tests build.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	gwtest.RemoveBinary()
+	os.Exit(code)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/store"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 // A platform retry that arrives while the first attempt's claim is still
@@ -17,13 +18,13 @@ import (
 // 503 with Retry-After; by the retry the claim is done (a real duplicate),
 // released, or past its lease (taken over).
 func TestRetryDuringPendingClaimIsNotAcknowledged(t *testing.T) {
-	gw := startGateway(t, gwOptions{})
-	won, err := gw.G.Store.ClaimEvents(context.Background(), []store.EventKey{{Connector: "web", EventID: "evt-pending"}}, time.Now(), 2*time.Minute)
-	must(t, err)
+	gw := startGateway(t, gwtest.Options{})
+	won, err := gw.Store.ClaimEvents(context.Background(), []store.EventKey{{Connector: "web", EventID: "evt-pending"}}, time.Now(), 2*time.Minute)
+	gwtest.Must(t, err)
 	if !won[0] {
 		t.Fatal("setup: could not take the claim")
 	}
-	r := gw.post("web", lead("evt-pending", "pending@example.com", "Pia"), nil)
+	r := gw.Post("web", lead("evt-pending", "pending@example.com", "Pia"), nil)
 	if r.Status == http.StatusOK {
 		t.Fatalf("a retry during a pending claim was acknowledged (summary %v) although nothing is durable", r.Body["summary"])
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/consentgate/consentgate/internal/pipeline"
 	"github.com/consentgate/consentgate/internal/store"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 // Kafka stops mid-load and comes back on the same port: every request
@@ -21,21 +22,21 @@ import (
 // the outbox), copies only with the same stable ce_id, nothing invented.
 func TestKafkaStoppedMidLoadLosesNothing(t *testing.T) {
 	k := startBroker(t)
-	gw := startGateway(t, gwOptions{brokers: k.Addrs})
+	gw := startGateway(t, gwtest.Options{Brokers: k.Addrs})
 	l := startLoad(func() string { return gw.URL }, "kstop", 8, 300, 20*time.Millisecond)
 	defer l.finish()
 
-	waitFor(t, 20*time.Second, "first records acknowledged", func() bool { return l.ackedCount() >= 40 })
+	gwtest.WaitFor(t, 20*time.Second, "first records acknowledged", func() bool { return l.ackedCount() >= 40 })
 	k.stop()
 	before := l.ackedCount()
-	waitFor(t, 30*time.Second, "requests acknowledged through the outbox while Kafka is down", func() bool {
-		return gw.outboxDepth() > 0 && l.ackedCount() >= before+16
+	gwtest.WaitFor(t, 30*time.Second, "requests acknowledged through the outbox while Kafka is down", func() bool {
+		return gw.OutboxDepth() > 0 && l.ackedCount() >= before+16
 	})
-	waitFor(t, 10*time.Second, "the outbox depth gauge", func() bool { return outboxGauge(t, gw, "depth") > 0 })
+	gwtest.WaitFor(t, 10*time.Second, "the outbox depth gauge", func() bool { return outboxGauge(t, gw, "depth") > 0 })
 	k.start()
-	waitFor(t, 40*time.Second, "the outbox to drain", func() bool { return gw.outboxDepth() == 0 })
+	gwtest.WaitFor(t, 40*time.Second, "the outbox to drain", func() bool { return gw.OutboxDepth() == 0 })
 	after := l.ackedCount()
-	waitFor(t, 20*time.Second, "records acknowledged after the restart", func() bool { return l.ackedCount() >= after+40 })
+	gwtest.WaitFor(t, 20*time.Second, "records acknowledged after the restart", func() bool { return l.ackedCount() >= after+40 })
 	l.finish()
 
 	got := readTopic(t, gw.Brokers, leadsTopic, l.acked, 40*time.Second)
@@ -45,7 +46,7 @@ func TestKafkaStoppedMidLoadLosesNothing(t *testing.T) {
 			t.Errorf("%d requests answered %d while the store was up: the outbox should have taken them (%v)", n, st, l.bodies)
 		}
 	}
-	waitFor(t, 10*time.Second, "the depth gauge back to 0", func() bool { return outboxGauge(t, gw, "depth") == 0 })
+	gwtest.WaitFor(t, 10*time.Second, "the depth gauge back to 0", func() bool { return outboxGauge(t, gw, "depth") == 0 })
 }
 
 // A withdrawal that arrives after the webhook was answered, but before the
@@ -53,26 +54,26 @@ func TestKafkaStoppedMidLoadLosesNothing(t *testing.T) {
 // decision) or has the fields that lost their purpose removed.
 func TestWithdrawalWhileQueuedWins(t *testing.T) {
 	k := startBroker(t)
-	gw := startGateway(t, gwOptions{brokers: k.Addrs})
+	gw := startGateway(t, gwtest.Options{Brokers: k.Addrs})
 	k.stop()
 
 	both := map[string]any{"marketing_email": true, "sales_contact": true}
 	posts := map[string][]byte{
-		"q-drop":   leadWith("q-drop", map[string]any{"email": "drop.me@example.com", "first_name": "Dora"}, map[string]any{"marketing_email": true}),
-		"q-redact": leadWith("q-redact", map[string]any{"email": "redact.me@example.com", "first_name": "Rita", "country": "DE"}, both),
-		"q-keep":   leadWith("q-keep", map[string]any{"email": "keep.me@example.com", "first_name": "Karl"}, map[string]any{"marketing_email": true}),
+		"q-drop":   gwtest.Lead("q-drop", map[string]any{"email": "drop.me@example.com", "first_name": "Dora"}, map[string]any{"marketing_email": true}),
+		"q-redact": gwtest.Lead("q-redact", map[string]any{"email": "redact.me@example.com", "first_name": "Rita", "country": "DE"}, both),
+		"q-keep":   gwtest.Lead("q-keep", map[string]any{"email": "keep.me@example.com", "first_name": "Karl"}, map[string]any{"marketing_email": true}),
 	}
 	for id, body := range posts {
-		r := gw.post("web", body, nil)
-		if r.Status != http.StatusOK || r.summary("queued") != 1 {
+		r := gw.Post("web", body, nil)
+		if r.Status != http.StatusOK || r.Summary("queued") != 1 {
 			t.Fatalf("%s with Kafka down: status %d summary %v, want 200 with 1 queued", id, r.Status, r.Body["summary"])
 		}
 	}
 
 	ctx := context.Background()
 	subjects := map[string]string{}
-	ds, err := gw.G.Store.ListDecisions(ctx, store.DecisionFilter{Outcome: pipeline.OutcomeQueued})
-	must(t, err)
+	ds, err := gw.Store.ListDecisions(ctx, store.DecisionFilter{Outcome: pipeline.OutcomeQueued})
+	gwtest.Must(t, err)
 	for _, d := range ds {
 		subjects[d.EventID] = d.SubjectKey
 	}
@@ -81,15 +82,15 @@ func TestWithdrawalWhileQueuedWins(t *testing.T) {
 		return store.ConsentEntry{ID: uuid.NewString(), SubjectKey: subjects[event], Purpose: purpose, Status: store.StatusWithdrawn,
 			Method: store.MethodAPI, ObtainedAt: now, RecordedAt: now}
 	}
-	must(t, gw.G.Store.AppendConsent(ctx, []store.ConsentEntry{withdraw("q-drop", "marketing_email"), withdraw("q-redact", "sales_contact")}))
+	gwtest.Must(t, gw.Store.AppendConsent(ctx, []store.ConsentEntry{withdraw("q-drop", "marketing_email"), withdraw("q-redact", "sales_contact")}))
 
 	// The relay keeps retrying the batch; once an attempt that began after
 	// the withdrawal has failed, every later attempt rechecks with it.
-	failures := func() int { return strings.Count(gw.logs.String(), `"msg":"outbox relay"`) }
+	failures := func() int { return strings.Count(gw.Logs(), `"msg":"outbox relay"`) }
 	seen := failures()
-	waitFor(t, 30*time.Second, "two relay attempts after the withdrawal", func() bool { return failures() >= seen+2 })
+	gwtest.WaitFor(t, 30*time.Second, "two relay attempts after the withdrawal", func() bool { return failures() >= seen+2 })
 	k.start()
-	waitFor(t, 30*time.Second, "the outbox to drain", func() bool { return gw.outboxDepth() == 0 })
+	gwtest.WaitFor(t, 30*time.Second, "the outbox to drain", func() bool { return gw.OutboxDepth() == 0 })
 
 	got := readTopic(t, gw.Brokers, leadsTopic, map[string]bool{"q-redact": true, "q-keep": true}, 20*time.Second)
 	if len(got["q-drop"]) != 0 {
@@ -107,13 +108,13 @@ func TestWithdrawalWhileQueuedWins(t *testing.T) {
 		t.Errorf("an unaffected queued record changed: %v", keys(f))
 	}
 
-	dropped, err := gw.G.Store.ListDecisions(ctx, store.DecisionFilter{Outcome: pipeline.OutcomeDropped})
-	must(t, err)
+	dropped, err := gw.Store.ListDecisions(ctx, store.DecisionFilter{Outcome: pipeline.OutcomeDropped})
+	gwtest.Must(t, err)
 	if len(dropped) != 1 || dropped[0].EventID != "q-drop" || dropped[0].Rules[0] != pipeline.RuleRecheckDropped {
 		t.Errorf("want one dropped decision for q-drop with rule %s, got %+v", pipeline.RuleRecheckDropped, dropped)
 	}
-	fwd, err := gw.G.Store.ListDecisions(ctx, store.DecisionFilter{Outcome: pipeline.OutcomeForwarded})
-	must(t, err)
+	fwd, err := gw.Store.ListDecisions(ctx, store.DecisionFilter{Outcome: pipeline.OutcomeForwarded})
+	gwtest.Must(t, err)
 	if len(fwd) != 1 || fwd[0].EventID != "q-redact" || fwd[0].Fields["country"] != "redact" {
 		t.Errorf("want one decision for the rewritten q-redact with country redacted, got %+v", fwd)
 	}
@@ -124,14 +125,14 @@ func TestWithdrawalWhileQueuedWins(t *testing.T) {
 // retry is processed anew once they are back — not taken for a duplicate.
 func TestNothingCanKeepItAnswers503WithRetryAfter(t *testing.T) {
 	k := startBroker(t)
-	gw := startGateway(t, gwOptions{brokers: k.Addrs})
+	gw := startGateway(t, gwtest.Options{Brokers: k.Addrs})
 	body := lead("evt-503", "retry.later@example.com", "Rene")
 
 	k.stop()
 	blockDatabase(t, gw.DB, true)
-	r := gw.post("web", body, nil)
-	if r.Status != http.StatusServiceUnavailable || r.errorCode() != "unavailable" {
-		t.Fatalf("status %d code %q, want 503 unavailable; body %s", r.Status, r.errorCode(), r.Raw)
+	r := gw.Post("web", body, nil)
+	if r.Status != http.StatusServiceUnavailable || r.ErrorCode() != "unavailable" {
+		t.Fatalf("status %d code %q, want 503 unavailable; body %s", r.Status, r.ErrorCode(), r.Raw)
 	}
 	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
 		t.Errorf("Retry-After %q, want a number of seconds", r.Header.Get("Retry-After"))
@@ -142,11 +143,11 @@ func TestNothingCanKeepItAnswers503WithRetryAfter(t *testing.T) {
 
 	blockDatabase(t, gw.DB, false)
 	k.start()
-	waitFor(t, 30*time.Second, "the retry to be accepted", func() bool {
-		r = gw.post("web", body, nil)
+	gwtest.WaitFor(t, 30*time.Second, "the retry to be accepted", func() bool {
+		r = gw.Post("web", body, nil)
 		return r.Status == http.StatusOK
 	})
-	if r.summary("forwarded")+r.summary("queued") != 1 || r.summary("duplicates") != 0 {
+	if r.Summary("forwarded")+r.Summary("queued") != 1 || r.Summary("duplicates") != 0 {
 		t.Errorf("retry summary %v, want the record processed anew, not a duplicate", r.Body["summary"])
 	}
 	got := readTopic(t, gw.Brokers, leadsTopic, map[string]bool{"evt-503": true}, 20*time.Second)
@@ -156,10 +157,10 @@ func TestNothingCanKeepItAnswers503WithRetryAfter(t *testing.T) {
 }
 
 // outboxGauge reads consentgate_outbox{measure=…} from /metrics.
-func outboxGauge(t testing.TB, gw *gateway, measure string) float64 {
+func outboxGauge(t testing.TB, gw *gwtest.Gateway, measure string) float64 {
 	t.Helper()
-	resp, err := client.Get(gw.URL + "/metrics")
-	must(t, err)
+	resp, err := gwtest.Client.Get(gw.URL + "/metrics")
+	gwtest.Must(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	m := regexp.MustCompile(`consentgate_outbox\{measure="` + measure + `"\} ([0-9.e+-]+)`).FindSubmatch(b)

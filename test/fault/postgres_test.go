@@ -10,6 +10,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 	"github.com/consentgate/consentgate/internal/testutil/pgtest"
 )
 
@@ -17,28 +18,28 @@ import (
 // mid-load: the gateway recovers without a restart, keeps answering, and
 // everything it answered 200 reaches the topic.
 func TestPostgresSessionsTerminatedMidLoad(t *testing.T) {
-	gw := startGateway(t, gwOptions{})
+	gw := startGateway(t, gwtest.Options{})
 	l := startLoad(func() string { return gw.URL }, "pgterm", 8, 300, 20*time.Millisecond)
 	defer l.finish()
 
-	waitFor(t, 20*time.Second, "first records acknowledged", func() bool { return l.ackedCount() >= 30 })
+	gwtest.WaitFor(t, 20*time.Second, "first records acknowledged", func() bool { return l.ackedCount() >= 30 })
 	for range 3 {
 		pgtest.Terminate(t, gw.DB)
 		n := l.ackedCount()
-		waitFor(t, 30*time.Second, "acknowledgements to resume after the sessions were terminated", func() bool {
+		gwtest.WaitFor(t, 30*time.Second, "acknowledgements to resume after the sessions were terminated", func() bool {
 			return l.ackedCount() >= n+20
 		})
 	}
 	l.finish()
 
 	// Still serving and ready without a restart.
-	r := gw.post("web", lead("pgterm-after", "after.terminate@example.com", "Paula"), nil)
+	r := gw.Post("web", lead("pgterm-after", "after.terminate@example.com", "Paula"), nil)
 	if r.Status != http.StatusOK {
 		t.Fatalf("after the terminations: status %d body %s", r.Status, r.Raw)
 	}
 	l.acked["pgterm-after"], l.sent["pgterm-after"] = true, true
-	resp, err := client.Get(gw.URL + "/readyz")
-	must(t, err)
+	resp, err := gwtest.Client.Get(gw.URL + "/readyz")
+	gwtest.Must(t, err)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz %d after the database came back", resp.StatusCode)
@@ -63,17 +64,17 @@ func TestPostgresSessionsTerminatedMidLoad(t *testing.T) {
 func blockDatabase(t testing.TB, dbURL string, block bool) {
 	t.Helper()
 	u, err := url.Parse(dbURL)
-	must(t, err)
+	gwtest.Must(t, err)
 	name := strings.TrimPrefix(u.Path, "/")
 	admin, err := sql.Open("postgres", pgtest.ServerURL())
-	must(t, err)
+	gwtest.Must(t, err)
 	defer admin.Close()
 	allow := "true"
 	if block {
 		allow = "false"
 	}
 	_, err = admin.ExecContext(t.Context(), "ALTER DATABASE "+pq.QuoteIdentifier(name)+" ALLOW_CONNECTIONS "+allow)
-	must(t, err)
+	gwtest.Must(t, err)
 	if block {
 		pgtest.Terminate(t, dbURL)
 		t.Cleanup(func() {

@@ -6,50 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 	"github.com/consentgate/consentgate/internal/testutil/pgtest"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// TestMain removes the binary built for the process tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
-	os.Exit(code)
-}
-
-func consentgateBinary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "consentgate-fault-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "consentgate")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/consentgate")
-		cmd.Dir = repoRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
 
 // serveProcess is `consentgate serve` as an operator runs it.
 type serveProcess struct {
@@ -57,7 +21,7 @@ type serveProcess struct {
 	dir  string
 	Addr string
 	cmd  *exec.Cmd
-	out  *lockedWriter
+	out  *gwtest.LogBuffer
 	done chan error
 }
 
@@ -77,20 +41,20 @@ outbox: {kafka_timeout: 1s, relay_interval: 100ms}
 http: {shutdown_timeout: 20s}
 log: {level: debug, format: json}
 `, listen, dbURL, brokers[0])
-	must(t, os.WriteFile(filepath.Join(dir, "consentgate.yaml"), []byte(cfg), 0o600))
+	gwtest.Must(t, os.WriteFile(filepath.Join(dir, "consentgate.yaml"), []byte(cfg), 0o600))
 	return dir
 }
 
 func startServe(t testing.TB, dir, listen string) *serveProcess {
 	t.Helper()
-	cmd := exec.Command(consentgateBinary(t), "serve", "--config", filepath.Join(dir, "consentgate.yaml"))
+	cmd := exec.Command(gwtest.Binary(t), "serve", "--config", filepath.Join(dir, "consentgate.yaml"))
 	cmd.Env = os.Environ()
 	for k, v := range secretEnv() {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &serveProcess{t: t, dir: dir, Addr: listen, cmd: cmd, out: &lockedWriter{}, done: make(chan error, 1)}
+	p := &serveProcess{t: t, dir: dir, Addr: listen, cmd: cmd, out: &gwtest.LogBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
-	must(t, cmd.Start())
+	gwtest.Must(t, cmd.Start())
 	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
@@ -98,14 +62,14 @@ func startServe(t testing.TB, dir, listen string) *serveProcess {
 			<-p.done
 		}
 	})
-	waitFor(t, 60*time.Second, "consentgate serve to be ready", func() bool {
+	gwtest.WaitFor(t, 60*time.Second, "consentgate serve to be ready", func() bool {
 		select {
 		case err := <-p.done:
 			p.done <- err
 			t.Fatalf("consentgate serve exited: %v\n%s", err, p.out.String())
 		default:
 		}
-		resp, err := client.Get("http://" + listen + "/readyz")
+		resp, err := gwtest.Client.Get("http://" + listen + "/readyz")
 		if err != nil {
 			return false
 		}
@@ -134,14 +98,14 @@ func (p *serveProcess) wait(timeout time.Duration) error {
 func TestGatewayKilledMidLoadLosesNothing(t *testing.T) {
 	brokers := kafkatest.Broker(t)
 	db := pgtest.URL(t)
-	listen := freeAddr(t)
+	listen := gwtest.FreeAddr(t)
 	dir := writeServeConfig(t, db, brokers, listen)
 	p := startServe(t, dir, listen)
 
 	l := startLoad(func() string { return "http://" + listen }, "kill", 8, 400, 10*time.Millisecond)
 	defer l.finish()
-	waitFor(t, 30*time.Second, "records acknowledged before the kill", func() bool { return l.ackedCount() >= 80 })
-	must(t, p.cmd.Process.Signal(syscall.SIGKILL))
+	gwtest.WaitFor(t, 30*time.Second, "records acknowledged before the kill", func() bool { return l.ackedCount() >= 80 })
+	gwtest.Must(t, p.cmd.Process.Signal(syscall.SIGKILL))
 	_ = p.wait(10 * time.Second)
 	l.finish()
 	acked := l.ackedCount()
@@ -160,14 +124,14 @@ func TestGatewayKilledMidLoadLosesNothing(t *testing.T) {
 func TestSIGTERMDuringLoadLosesNothing(t *testing.T) {
 	brokers := kafkatest.Broker(t)
 	db := pgtest.URL(t)
-	listen := freeAddr(t)
+	listen := gwtest.FreeAddr(t)
 	dir := writeServeConfig(t, db, brokers, listen)
 	p := startServe(t, dir, listen)
 
 	l := startLoad(func() string { return "http://" + listen }, "term", 8, 400, 10*time.Millisecond)
 	defer l.finish()
-	waitFor(t, 30*time.Second, "records acknowledged before SIGTERM", func() bool { return l.ackedCount() >= 80 })
-	must(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	gwtest.WaitFor(t, 30*time.Second, "records acknowledged before SIGTERM", func() bool { return l.ackedCount() >= 80 })
+	gwtest.Must(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	if err := p.wait(30 * time.Second); err != nil {
 		t.Errorf("consentgate exited with %v after SIGTERM, want 0\n%s", err, p.out.String())
 	}

@@ -5,12 +5,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 // A platform retry storm: the same delivery 50 times at once yields
 // exactly one record; every copy is answered 200 (the platform stops).
 func TestRetryStormForwardsOnce(t *testing.T) {
-	gw := startGateway(t, gwOptions{})
+	gw := startGateway(t, gwtest.Options{})
 	body := lead("evt-storm", "storm@example.com", "Stormy")
 
 	const n = 50
@@ -24,7 +26,7 @@ func TestRetryStormForwardsOnce(t *testing.T) {
 	for range n {
 		wg.Go(func() {
 			<-start
-			r, err := send(gw.URL, "web", body, nil)
+			r, err := gwtest.Send(gw.URL, "web", testSecret, body, nil)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -33,7 +35,7 @@ func TestRetryStormForwardsOnce(t *testing.T) {
 			}
 			statuses[r.Status]++
 			for _, k := range []string{"forwarded", "queued", "duplicates"} {
-				sum[k] += r.summary(k)
+				sum[k] += r.Summary(k)
 			}
 		})
 	}
