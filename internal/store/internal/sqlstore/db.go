@@ -42,11 +42,19 @@ type Dialect struct {
 type DB struct {
 	W, R *sqlx.DB
 	d    Dialect
+	// ws and rs cache prepared statements of W and R (one cache when they
+	// are the same pool).
+	ws, rs *stmtCache
 }
 
 // New returns a DB over the given pools.
 func New(w, r *sqlx.DB, d Dialect) *DB {
-	return &DB{W: w, R: r, d: d}
+	db := &DB{W: w, R: r, d: d, ws: newStmtCache(w)}
+	db.rs = db.ws
+	if r != w {
+		db.rs = newStmtCache(r)
+	}
+	return db
 }
 
 // Ping checks that both pools answer.
@@ -64,6 +72,8 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.ws.close()
+	db.rs.close()
 	var errR error
 	if db.R != db.W {
 		errR = db.R.Close()
@@ -107,6 +117,9 @@ func (db *DB) tx(ctx context.Context, op string, fn func(tx *sqlx.Tx) error) err
 	for try := 1; err != nil && try < maxTries && db.retryable(ctx, err); try++ {
 		err = db.txOnce(ctx, fn)
 	}
+	// Statements first met inside the transaction are prepared now that
+	// its connection is free again.
+	db.ws.flushPending(ctx)
 	return db.wrap(op, err)
 }
 
@@ -168,16 +181,18 @@ func in(q sqlx.ExtContext, query string, args ...any) (string, []any, error) {
 }
 
 // insertRows inserts rows in chunks of multi-row VALUES lists; suffix is
-// appended to every statement (e.g. an ON CONFLICT clause).
-func insertRows(ctx context.Context, tx *sqlx.Tx, head, suffix string, rows [][]any) error {
+// appended to every statement (e.g. an ON CONFLICT clause). Chunks have
+// power-of-two sizes so their statements repeat and stay cached.
+func (db *DB) insertRows(ctx context.Context, tx *sqlx.Tx, head, suffix string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	width := len(rows[0])
 	// Stay well under SQLite's and PostgreSQL's bind-parameter limits.
 	per := max(1, 4000/width)
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(start+per, len(rows))]
+	for start, n := 0, 0; start < len(rows); start += n {
+		n = pow2Chunk(len(rows)-start, per)
+		chunk := rows[start : start+n]
 		var b strings.Builder
 		b.WriteString(head)
 		b.WriteString(" VALUES ")
@@ -192,7 +207,7 @@ func insertRows(ctx context.Context, tx *sqlx.Tx, head, suffix string, rows [][]
 			args = append(args, r...)
 		}
 		b.WriteString(suffix)
-		if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
+		if _, err := db.txExec(ctx, tx, tx.Rebind(b.String()), args...); err != nil {
 			return err
 		}
 	}

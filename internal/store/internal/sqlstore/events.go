@@ -37,9 +37,12 @@ func (db *DB) ClaimEvents(ctx context.Context, keys []store.EventKey, now time.T
 
 	err := db.tx(ctx, "claim events", func(tx *sqlx.Tx) error {
 		got := make(map[store.EventKey]bool, len(uniq))
-		const per = 500
-		for start := 0; start < len(uniq); start += per {
-			chunk := uniq[start:min(start+per, len(uniq))]
+		// Power-of-two chunks, in order, so the statements repeat and stay
+		// cached and the lock order is kept.
+		const per = 512
+		for start, n := 0, 0; start < len(uniq); start += n {
+			n = pow2Chunk(len(uniq)-start, per)
+			chunk := uniq[start : start+n]
 			var b strings.Builder
 			b.WriteString("INSERT INTO seen_events (connector, event_id, state, claimed_at) VALUES ")
 			args := make([]any, 0, 3*len(chunk)+2)
@@ -54,7 +57,7 @@ func (db *DB) ClaimEvents(ctx context.Context, keys []store.EventKey, now time.T
 				WHERE seen_events.state = 'pending' AND seen_events.claimed_at <= ?
 				RETURNING connector, event_id`)
 			args = append(args, db.ts(now.Add(-lease)))
-			rows, err := tx.QueryxContext(ctx, tx.Rebind(b.String()), args...)
+			rows, err := db.txQuery(ctx, tx, tx.Rebind(b.String()), args...)
 			if err != nil {
 				return err
 			}
@@ -122,15 +125,15 @@ func (db *DB) CompleteEvents(ctx context.Context, c store.Completion) error {
 	}
 
 	return db.tx(ctx, "complete events", func(tx *sqlx.Tx) error {
-		if err := insertRows(ctx, tx, "INSERT INTO seen_events (connector, event_id, state, claimed_at)",
+		if err := db.insertRows(ctx, tx, "INSERT INTO seen_events (connector, event_id, state, claimed_at)",
 			" ON CONFLICT (connector, event_id) DO UPDATE SET state = 'done'", seen); err != nil {
 			return fmt.Errorf("mark done: %w", err)
 		}
-		if err := insertRows(ctx, tx, "INSERT INTO decisions ("+decisionCols+")",
+		if err := db.insertRows(ctx, tx, "INSERT INTO decisions ("+decisionCols+")",
 			" ON CONFLICT (id) DO NOTHING", decisions); err != nil {
 			return fmt.Errorf("insert decisions: %w", err)
 		}
-		if err := insertRows(ctx, tx, "INSERT INTO outbox ("+outboxCols+")", "", outbox); err != nil {
+		if err := db.insertRows(ctx, tx, "INSERT INTO outbox ("+outboxCols+")", "", outbox); err != nil {
 			return fmt.Errorf("insert outbox: %w", err)
 		}
 		return nil

@@ -51,7 +51,7 @@ func (db *DB) EnqueueJobs(ctx context.Context, jobs []store.Job) error {
 			store.JobPending, 0, db.ts(due), "", db.ts(created), db.ts(created)})
 	}
 	return db.tx(ctx, "enqueue jobs", func(tx *sqlx.Tx) error {
-		return insertRows(ctx, tx, `INSERT INTO fetch_jobs (connector, event_id, ref, form, occurred_at,
+		return db.insertRows(ctx, tx, `INSERT INTO fetch_jobs (connector, event_id, ref, form, occurred_at,
 			state, attempts, next_attempt_at, last_error, created_at, updated_at)`,
 			" ON CONFLICT (connector, event_id) DO NOTHING", rows)
 	})

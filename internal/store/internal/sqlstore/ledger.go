@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -69,7 +70,7 @@ func (db *DB) AppendConsent(ctx context.Context, entries []store.ConsentEntry) e
 			db.ts(e.RecordedAt), expires, e.PayloadSHA256, e.RequestID})
 	}
 	return db.tx(ctx, "append consent", func(tx *sqlx.Tx) error {
-		return insertRows(ctx, tx, "INSERT INTO consent_ledger ("+ledgerCols+")", "", rows)
+		return db.insertRows(ctx, tx, "INSERT INTO consent_ledger ("+ledgerCols+")", "", rows)
 	})
 }
 
@@ -96,28 +97,57 @@ func (db *DB) CurrentConsent(ctx context.Context, subjectKeys []string) (map[str
 	if len(subjectKeys) == 0 {
 		return out, nil
 	}
-	const q = `SELECT ` + ledgerCols + ` FROM (
-		SELECT *, ROW_NUMBER() OVER (PARTITION BY subject_key, purpose
-			ORDER BY obtained_at DESC, recorded_at DESC, seq DESC) AS rn
-		FROM consent_ledger WHERE subject_key IN (?)) latest
-		WHERE rn = 1`
+	// A plain scan of the consent_ledger_current index in its own order
+	// (newest first within each subject and purpose) and the first row per
+	// purpose kept in Go: the same pick as ROW_NUMBER() OVER (PARTITION
+	// BY ...), without a window function that cost more to prepare than to
+	// run. The IN list is padded to a power of two by repeating the last
+	// key (harmless in IN), so the statement text repeats and stays cached.
+	const head = `SELECT ` + ledgerCols + ` FROM consent_ledger WHERE subject_key IN (`
+	const tail = `) ORDER BY subject_key, purpose, obtained_at DESC, recorded_at DESC, seq DESC`
 	err := db.read(ctx, "current consent", func(r *sqlx.DB) error {
 		clear(out)
-		for start := 0; start < len(subjectKeys); start += 1000 {
-			query, args, err := in(r, q, subjectKeys[start:min(start+1000, len(subjectKeys))])
+		for start, n := 0, 0; start < len(subjectKeys); start += n {
+			n = min(len(subjectKeys)-start, 1024)
+			size := pow2Chunk(2*n-1, 1024) // smallest power of two >= n
+			args := make([]any, size)
+			for i := range args {
+				args[i] = subjectKeys[start+min(i, n-1)]
+			}
+			var b strings.Builder
+			b.WriteString(head)
+			b.WriteString(strings.Repeat("?,", size-1))
+			b.WriteString("?")
+			b.WriteString(tail)
+			rows, err := db.readQuery(ctx, r, r.Rebind(b.String()), args...)
 			if err != nil {
 				return err
 			}
-			var rows []ledgerRow
-			if err := r.SelectContext(ctx, &rows, query, args...); err != nil {
+			for rows.Next() {
+				// Scanned by hand, in ledgerCols order: this is the hot read,
+				// and reflection-based scanning was a visible share of it.
+				var row ledgerRow
+				if err := rows.Scan(&row.ID, &row.SubjectKey, &row.Purpose, &row.Status, &row.Method,
+					&row.Platform, &row.Connector, &row.Form, &row.CheckboxKey, &row.NoticeID,
+					&row.NoticeVersion, &row.ObtainedAt, &row.RecordedAt, &row.ExpiresAt,
+					&row.PayloadSHA256, &row.RequestID); err != nil {
+					rows.Close()
+					return err
+				}
+				byPurpose := out[row.SubjectKey]
+				if byPurpose == nil {
+					byPurpose = make(map[string]store.ConsentEntry)
+					out[row.SubjectKey] = byPurpose
+				}
+				if _, seen := byPurpose[row.Purpose]; !seen {
+					byPurpose[row.Purpose] = row.entry()
+				}
+			}
+			if err := rows.Close(); err != nil {
 				return err
 			}
-			for _, row := range rows {
-				e := row.entry()
-				if out[e.SubjectKey] == nil {
-					out[e.SubjectKey] = make(map[string]store.ConsentEntry)
-				}
-				out[e.SubjectKey][e.Purpose] = e
+			if err := rows.Err(); err != nil {
+				return err
 			}
 		}
 		return nil
