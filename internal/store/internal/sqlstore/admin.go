@@ -144,37 +144,17 @@ func (db *DB) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 
 // ListAudit returns newest first; Since is inclusive, Until exclusive.
 func (db *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error) {
-	var where []string
-	var args []any
-	if f.Actor != "" {
-		where = append(where, "actor = ?")
-		args = append(args, f.Actor)
+	fl := filter{db: db}
+	fl.eq("actor", f.Actor)
+	if strings.HasSuffix(f.Action, ".") {
+		// A prefix match without LIKE, whose wildcards differ by dialect
+		// and would need escaping of '_'.
+		fl.add("substr(action, 1, ?) = ?", len(f.Action), f.Action)
+	} else {
+		fl.eq("action", f.Action)
 	}
-	if f.Action != "" {
-		if strings.HasSuffix(f.Action, ".") {
-			// A prefix match without LIKE, whose wildcards differ by
-			// dialect and would need escaping of '_'.
-			where = append(where, "substr(action, 1, ?) = ?")
-			args = append(args, len(f.Action), f.Action)
-		} else {
-			where = append(where, "action = ?")
-			args = append(args, f.Action)
-		}
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "at >= ?")
-		args = append(args, db.ts(f.Since))
-	}
-	if !f.Until.IsZero() {
-		where = append(where, "at < ?")
-		args = append(args, db.ts(f.Until))
-	}
-	q := "SELECT " + auditCols + " FROM admin_audit"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY at DESC, id DESC LIMIT ?"
-	args = append(args, limitOr(f.Limit, 100))
+	fl.between(f.Since, f.Until)
+	q, args := fl.newestFirst("SELECT "+auditCols+" FROM admin_audit", f.Limit)
 
 	var out []store.AuditEntry
 	err := db.read(ctx, "list admin audit", func(r *sqlx.DB) error {

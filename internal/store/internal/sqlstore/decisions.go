@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -73,30 +72,11 @@ func (r decisionRow) decision() (store.Decision, error) {
 
 // ListDecisions returns newest first; Since is inclusive, Until exclusive.
 func (db *DB) ListDecisions(ctx context.Context, f store.DecisionFilter) ([]store.Decision, error) {
-	var where []string
-	var args []any
-	if f.Connector != "" {
-		where = append(where, "connector = ?")
-		args = append(args, f.Connector)
-	}
-	if f.Outcome != "" {
-		where = append(where, "outcome = ?")
-		args = append(args, f.Outcome)
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "at >= ?")
-		args = append(args, db.ts(f.Since))
-	}
-	if !f.Until.IsZero() {
-		where = append(where, "at < ?")
-		args = append(args, db.ts(f.Until))
-	}
-	q := "SELECT " + decisionCols + " FROM decisions"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY at DESC, id DESC LIMIT ?"
-	args = append(args, limitOr(f.Limit, 100))
+	fl := filter{db: db}
+	fl.eq("connector", f.Connector)
+	fl.eq("outcome", f.Outcome)
+	fl.between(f.Since, f.Until)
+	q, args := fl.newestFirst("SELECT "+decisionCols+" FROM decisions", f.Limit)
 
 	var out []store.Decision
 	err := db.read(ctx, "list decisions", func(r *sqlx.DB) error {
