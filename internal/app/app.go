@@ -158,7 +158,7 @@ func Start(ctx context.Context, cfg *config.Gateway, o Options) (*Gateway, func(
 	if tok, err := o.Secret(cfg.AdminToken, cfg.Dir); err == nil {
 		g.AdminToken = tok
 	} else {
-		log.Warn("admin API disabled: no admin token", "hint", "set "+cfg.AdminToken.String())
+		log.Warn("no bootstrap admin token: only stored tokens can use the admin API", "hint", "set "+cfg.AdminToken.String()+" or run consentgate tokens create --bootstrap")
 	}
 
 	sctx, cancel := context.WithTimeout(ctx, o.StartTimeout)

@@ -159,9 +159,13 @@ func TestDevModeAsAUser(t *testing.T) {
 	if _, ok := fields["favourite_colour"]; ok {
 		t.Errorf("the sample's unmapped field reached the topic")
 	}
-	if _, ok := fields["company"]; ok {
-		// company is identity: kept only because marketing_email is granted.
-		t.Logf("company kept: %v", fields["company"])
+	// company is identity: kept because the sample grants marketing_email;
+	// country is location, which needs sales_contact (denied) or analytics.
+	if fields["company"] != "ACME GmbH" {
+		t.Errorf("company = %v, want it kept (identity serves the granted marketing_email)", fields["company"])
+	}
+	if _, ok := fields["country"]; ok {
+		t.Errorf("country reached the topic without a granted location purpose")
 	}
 
 	// Restart on the same data directory: topic and secrets survive.

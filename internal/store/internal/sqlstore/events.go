@@ -61,18 +61,7 @@ func (db *DB) ClaimEvents(ctx context.Context, keys []store.EventKey, now time.T
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var k store.EventKey
-				if err := rows.Scan(&k.Connector, &k.EventID); err != nil {
-					rows.Close()
-					return err
-				}
-				got[k] = true
-			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			if err := rows.Err(); err != nil {
+			if err := scanKeys(rows, got); err != nil {
 				return err
 			}
 		}
@@ -183,15 +172,7 @@ func (db *DB) PendingEvents(ctx context.Context, keys []store.EventKey) ([]bool,
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var k store.EventKey
-				if err := rows.Scan(&k.Connector, &k.EventID); err != nil {
-					rows.Close()
-					return err
-				}
-				found[k] = true
-			}
-			if err := rows.Close(); err != nil {
+			if err := scanKeys(rows, found); err != nil {
 				return err
 			}
 		}
@@ -216,4 +197,17 @@ func (db *DB) PurgeSeen(ctx context.Context, before time.Time) (int64, error) {
 		return err
 	})
 	return n, err
+}
+
+// scanKeys reads (connector, event_id) rows into set and closes them.
+func scanKeys(rows *sqlx.Rows, set map[store.EventKey]bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var k store.EventKey
+		if err := rows.Scan(&k.Connector, &k.EventID); err != nil {
+			return err
+		}
+		set[k] = true
+	}
+	return rows.Err()
 }
