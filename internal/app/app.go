@@ -257,6 +257,10 @@ func Start(ctx context.Context, cfg *config.Gateway, o Options) (*Gateway, func(
 	workers.Go(func() error { return g.Pipeline.RunExpirySweeper(wctx, time.Minute, 24*time.Hour) })
 	workers.Go(func() error { return g.Sync.Run(wctx, connectorPollInterval) })
 
+	if addr := os.Getenv(EnvPprofListen); addr != "" {
+		startPprof(ctx, addr, log)
+	}
+
 	serveErr := make(chan error, 1)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
