@@ -16,7 +16,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-playground/validator/v10"
-	"github.com/google/uuid"
 
 	"github.com/consentgate/consentgate/internal/httpapi"
 	"github.com/consentgate/consentgate/internal/kafka"
@@ -176,7 +175,7 @@ func (a *API) recordConsent(status string) gin.HandlerFunc {
 		}
 		sum := sha256.Sum256(body)
 		e := store.ConsentEntry{
-			ID: uuid.NewString(), SubjectKey: key, Purpose: req.Purpose, Status: status, Method: method,
+			ID: store.NewID(), SubjectKey: key, Purpose: req.Purpose, Status: status, Method: method,
 			ObtainedAt: obtained, RecordedAt: now, PayloadSHA256: hex.EncodeToString(sum[:]),
 			RequestID: httpapi.RequestID(c),
 		}

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/consentgate/consentgate/internal/kafka"
 	"github.com/consentgate/consentgate/internal/store"
 )
@@ -163,7 +161,7 @@ func expiryID(entryID string) string {
 // erased, so CRMs delete or suppress the profile keyed by it.
 func (p *Pipeline) ErasureMessage(subjectKey string, removed int64, at time.Time) kafka.Message {
 	v := ConsentEvent{
-		ID: uuid.NewString(), Type: ConsentErased, Subject: ConsentSubject{Key: subjectKey},
+		ID: store.NewID(), Type: ConsentErased, Subject: ConsentSubject{Key: subjectKey},
 		RecordedAt: at.UTC(), Erasure: &ConsentErasure{EntriesRemoved: removed},
 	}
 	return p.consentMessage(v, CETypeErasure, "/consentgate/api", at)

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/consentgate/consentgate/internal/consent"
 	"github.com/consentgate/consentgate/internal/policy"
 	"github.com/consentgate/consentgate/internal/store"
@@ -94,7 +92,7 @@ func (p *Pipeline) recheckOne(v *Value, ledger map[string]store.ConsentEntry, no
 		return recheck{}
 	}
 	d := store.Decision{
-		ID: uuid.NewString(), At: now.UTC(), Connector: v.Source.Connector, EventID: v.Source.EventID,
+		ID: store.NewID(), At: now.UTC(), Connector: v.Source.Connector, EventID: v.Source.EventID,
 		SubjectKey: v.Subject.Key, PolicyVersion: res.PolicyVersion, Fields: map[string]string{},
 	}
 	for f, fa := range res.FieldActions {

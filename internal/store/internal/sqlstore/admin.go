@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/consentgate/consentgate/internal/store"
@@ -122,7 +121,7 @@ type auditRow struct {
 // AppendAudit adds an admin audit entry; ID and At default to new/now.
 func (db *DB) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 	if e.ID == "" {
-		e.ID = uuid.NewString()
+		e.ID = store.NewID()
 	}
 	if e.At.IsZero() {
 		e.At = time.Now()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/consentgate/consentgate/internal/store"
@@ -16,7 +15,7 @@ const decisionCols = "id, at, connector, event_id, subject_key, outcome, rules, 
 
 func (db *DB) decisionRow(d store.Decision) ([]any, error) {
 	if d.ID == "" {
-		d.ID = uuid.NewString()
+		d.ID = store.NewID()
 	}
 	if d.At.IsZero() {
 		d.At = time.Now()
