@@ -88,7 +88,8 @@ func TestOpenRejectsNonFiles(t *testing.T) {
 
 func TestPragmas(t *testing.T) {
 	s := open(t)
-	want := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "1", "busy_timeout": "10000"}
+	want := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "1", "busy_timeout": "10000",
+		"temp_store": "2", "cache_size": "-8192", "wal_autocheckpoint": "16384"}
 	for pragma, w := range want {
 		var got string
 		if err := s.W.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
