@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/consent"
 	"github.com/consentgate/consentgate/internal/ingest"
@@ -52,32 +50,49 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 	st := p.opts.Store
 	now := p.opts.Now()
 
-	keys := make([]store.EventKey, len(recs))
-	for i, r := range recs {
-		keys[i] = store.EventKey{Connector: c.ID, EventID: r.EventID}
-	}
-	won, err := st.ClaimEvents(ctx, keys, now, p.opts.Lease)
-	if err != nil {
-		return res, fmt.Errorf("claim %d events: %w", len(keys), err)
-	}
 	payloadSum := ""
 	if len(ev.payload) > 0 {
 		s := sha256.Sum256(ev.payload)
 		payloadSum = hex.EncodeToString(s[:])
 	}
 
-	var (
-		work []*prepared
-		lost []store.EventKey
-	)
+	// Everything a record needs before its filter runs is one store call:
+	// the claim, the payload's consent (evidence: it enters the ledger
+	// before the filter runs, so the filter sees it exactly as any later
+	// reader will) and the subject's current consent. The store writes and
+	// reads only for the claims it grants.
+	all := make([]*prepared, len(recs))
+	begin := store.Begin{
+		Keys: make([]store.EventKey, len(recs)), Now: now, Lease: p.opts.Lease,
+		Entries: make([][]store.ConsentEntry, len(recs)), Subjects: make([]string, len(recs)),
+	}
 	for i, r := range recs {
-		if !won[i] {
+		begin.Keys[i] = store.EventKey{Connector: c.ID, EventID: r.EventID}
+		all[i] = p.prepare(c, r, begin.Keys[i], ev, payloadSum, now)
+		begin.Entries[i] = all[i].entries
+		if r.Kind != ingest.KindDeletion {
+			begin.Subjects[i] = all[i].subject
+		}
+	}
+	begun, err := st.BeginEvents(ctx, begin)
+	if err != nil {
+		return res, fmt.Errorf("claim %d events and record their consent: %w", len(recs), err)
+	}
+
+	var (
+		work    []*prepared
+		lost    []store.EventKey
+		entries []store.ConsentEntry
+	)
+	for i, w := range all {
+		if !begun.Won[i] {
 			res.duplicates++
-			lost = append(lost, keys[i])
+			lost = append(lost, w.key)
 			p.opts.Metrics.records.WithLabelValues(c.ID, "duplicate").Inc()
 			continue
 		}
-		work = append(work, p.prepare(c, r, keys[i], ev, payloadSum, now))
+		work = append(work, w)
+		entries = append(entries, w.entries...)
 	}
 	if len(work) == 0 {
 		return res, p.awaitInFlight(ctx, lost)
@@ -92,33 +107,7 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 		}
 		return cause
 	}
-
-	// Payload consent is evidence: it enters the ledger before the filter
-	// runs, so the filter sees it exactly as any later reader will.
-	var entries []store.ConsentEntry
-	subjects := map[string]bool{}
-	for _, w := range work {
-		entries = append(entries, w.entries...)
-		if w.rec.Kind != ingest.KindDeletion {
-			subjects[w.subject] = true
-		}
-	}
-	if len(entries) > 0 {
-		if err := st.AppendConsent(ctx, entries); err != nil {
-			return res, release(fmt.Errorf("record payload consent: %w", err))
-		}
-	}
-	current := map[string]map[string]store.ConsentEntry{}
-	if len(subjects) > 0 {
-		ks := make([]string, 0, len(subjects))
-		for k := range subjects {
-			ks = append(ks, k)
-		}
-		current, err = st.CurrentConsent(ctx, ks)
-		if err != nil {
-			return res, release(fmt.Errorf("read consent of %d subjects: %w", len(ks), err))
-		}
-	}
+	current := begun.Current
 
 	var msgs []kafka.Message
 	decisions := make([]store.Decision, 0, len(work))
@@ -267,7 +256,7 @@ func (p *Pipeline) prepare(c *config.Connector, r ingest.Record, key store.Event
 			continue // silence is neither consent nor denial
 		}
 		e := store.ConsentEntry{
-			ID: uuid.NewString(), SubjectKey: w.subject, Purpose: cb.Purpose, Status: status,
+			ID: store.NewID(), SubjectKey: w.subject, Purpose: cb.Purpose, Status: status,
 			Method: store.MethodFormCheckbox, Platform: c.Platform, Connector: c.ID, Form: r.Form,
 			CheckboxKey: cb.Key, ObtainedAt: obtained.UTC(), RecordedAt: now.UTC(),
 			PayloadSHA256: payloadSum, RequestID: ev.requestID,
@@ -284,7 +273,7 @@ func (p *Pipeline) prepare(c *config.Connector, r ingest.Record, key store.Event
 func (p *Pipeline) decide(c *config.Connector, w *prepared, ledger map[string]store.ConsentEntry, ev evidence, now time.Time) {
 	r := w.rec
 	d := store.Decision{
-		ID: uuid.NewString(), At: now.UTC(), Connector: c.ID, EventID: r.EventID,
+		ID: store.NewID(), At: now.UTC(), Connector: c.ID, EventID: r.EventID,
 		SubjectKey: w.subject, PolicyVersion: p.opts.PolicyVersion, RequestID: ev.requestID,
 		Fields: map[string]string{},
 	}

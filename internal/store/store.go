@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -56,6 +57,13 @@ type EventKey struct {
 type Events interface {
 	// ClaimEvents returns won[i] = true when the caller now owns keys[i].
 	ClaimEvents(ctx context.Context, keys []EventKey, now time.Time, lease time.Duration) (won []bool, err error)
+	// BeginEvents claims b.Keys as ClaimEvents does and, in the same
+	// transaction, appends the ledger entries of the keys it won and reads
+	// the current consent of their subjects, entries just appended
+	// included: everything a delivery needs before its filter runs, in one
+	// round trip. Nothing of a lost key is written or read. An invalid
+	// entry fails the call before anything is written.
+	BeginEvents(ctx context.Context, b Begin) (Begun, error)
 	// CompleteEvents marks claims done and stores their decisions and
 	// outbox messages in one transaction.
 	CompleteEvents(ctx context.Context, c Completion) error
@@ -70,6 +78,43 @@ type Events interface {
 	// window), and pending claims taken before it: those were abandoned
 	// long ago, since the window is far longer than any lease.
 	PurgeSeen(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Begin is what BeginEvents claims, writes and reads. Entries and Subjects
+// are nil or as long as Keys: Entries[i] is appended and Subjects[i] (when
+// not empty) read only when Keys[i] is won.
+type Begin struct {
+	Keys     []EventKey
+	Now      time.Time
+	Lease    time.Duration
+	Entries  [][]ConsentEntry
+	Subjects []string
+}
+
+// Begun is BeginEvents' answer: Won as from ClaimEvents, Current as from
+// CurrentConsent for the subjects of the won keys.
+type Begun struct {
+	Won     []bool
+	Current map[string]map[string]ConsentEntry
+}
+
+// Check reports a Begin whose Entries or Subjects do not line up with Keys,
+// or that holds an entry AppendConsent would refuse.
+func (b Begin) Check() error {
+	if b.Entries != nil && len(b.Entries) != len(b.Keys) {
+		return fmt.Errorf("begin events: %d entry lists for %d keys", len(b.Entries), len(b.Keys))
+	}
+	if b.Subjects != nil && len(b.Subjects) != len(b.Keys) {
+		return fmt.Errorf("begin events: %d subjects for %d keys", len(b.Subjects), len(b.Keys))
+	}
+	for i, es := range b.Entries {
+		for j, e := range es {
+			if err := e.Check(); err != nil {
+				return fmt.Errorf("begin events: key %d entry %d: %w", i, j, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Completion is written in one transaction.
@@ -183,6 +228,24 @@ type ConsentEntry struct {
 	ExpiresAt     *time.Time `db:"expires_at" json:"expires_at,omitempty"`
 	PayloadSHA256 string     `db:"payload_sha256" json:"payload_sha256,omitempty"`
 	RequestID     string     `db:"request_id" json:"request_id,omitempty"`
+}
+
+// Check reports what AppendConsent would refuse in e before anything is
+// written.
+func (e ConsentEntry) Check() error {
+	switch {
+	case e.SubjectKey == "":
+		return errors.New("subject_key is empty")
+	case e.Purpose == "":
+		return errors.New("purpose is empty")
+	case e.Status != StatusGranted && e.Status != StatusDenied && e.Status != StatusWithdrawn:
+		return fmt.Errorf("status %q: want granted, denied or withdrawn", e.Status)
+	case e.Method == "":
+		return errors.New("method is empty")
+	case e.ObtainedAt.IsZero():
+		return errors.New("obtained_at is zero")
+	}
+	return nil
 }
 
 type Ledger interface {

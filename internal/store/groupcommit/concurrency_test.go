@@ -58,6 +58,11 @@ func (g *gated) ClaimEvents(ctx context.Context, keys []store.EventKey, now time
 	return g.Store.ClaimEvents(ctx, keys, now, lease)
 }
 
+func (g *gated) BeginEvents(ctx context.Context, b store.Begin) (store.Begun, error) {
+	g.hold("begin", len(b.Keys))
+	return g.Store.BeginEvents(ctx, b)
+}
+
 func (g *gated) AppendConsent(ctx context.Context, es []store.ConsentEntry) error {
 	g.hold("append", len(es))
 	return g.Store.AppendConsent(ctx, es)
@@ -288,4 +293,64 @@ func TestCurrentConsentIsSplitPerCaller(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestConcurrentBeginsShareOneCall(t *testing.T) {
+	g := newGated(t, "begin")
+	s := groupcommit.Wrap(g, groupcommit.Options{})
+	t.Cleanup(func() { s.Close() })
+	ctx := t.Context()
+
+	const n = 12
+	shared := store.EventKey{Connector: "c", EventID: "shared"}
+	got := make([]store.Begun, n+1)
+	errs := make([]error, n+1)
+	begin := func(i int) func() {
+		return func() {
+			mine := fmt.Sprint("sk-", i)
+			got[i], errs[i] = s.BeginEvents(ctx, store.Begin{
+				Keys: []store.EventKey{{Connector: "c", EventID: fmt.Sprint(i)}, shared}, Now: t0, Lease: lease,
+				Entries: [][]store.ConsentEntry{{entry(fmt.Sprint("own-", i), mine, "marketing_email")},
+					{entry(fmt.Sprint("shared-", i), "sk-shared", "marketing_email")}},
+				Subjects: []string{mine, "sk-shared"},
+			})
+		}
+	}
+	var others []func()
+	for i := 1; i <= n; i++ {
+		others = append(others, begin(i))
+	}
+	wg := queueBehindGate(t, s, g, func(st groupcommit.Stats) int64 { return st.Begin.Calls }, begin(0), others)
+	close(g.gate)
+	wg.Wait()
+
+	if calls := g.backendCalls("begin"); len(calls) != 2 || calls[1] != 2*n {
+		t.Fatalf("backend begin calls carried %v keys; want [2 %d]: the queued callers share one call", calls, 2*n)
+	}
+	for i := range got {
+		if errs[i] != nil {
+			t.Fatalf("caller %d: %v", i, errs[i])
+		}
+		if !got[i].Won[0] {
+			t.Errorf("caller %d lost its own fresh key", i)
+		}
+		if e := got[i].Current[fmt.Sprint("sk-", i)]["marketing_email"]; e.ID != fmt.Sprint("own-", i) {
+			t.Errorf("caller %d reads %q for its subject; want its own entry", i, e.ID)
+		}
+		for k := range got[i].Current {
+			if k != fmt.Sprint("sk-", i) && k != "sk-shared" {
+				t.Errorf("caller %d sees subject %s of another caller", i, k)
+			}
+		}
+		if wonShared := got[i].Won[1]; wonShared != (i == 0) {
+			t.Errorf("caller %d won the shared key: %v; want only the first caller", i, wonShared)
+		}
+	}
+	hist, err := s.ConsentHistory(ctx, "sk-shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].ID != "shared-0" {
+		t.Fatalf("shared subject's ledger %v; want only the winner's entry shared-0", hist)
+	}
 }

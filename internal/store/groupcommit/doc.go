@@ -1,12 +1,13 @@
 // Package groupcommit coalesces concurrent store writes into shared
 // transactions (group commit), so the per-request store work of the
-// webhook path — claim the event, record payload consent, read the
-// subject's consent, complete the event — does not serialise requests on
+// webhook path — begin the event (claim it, record payload consent, read
+// the subject's consent: one BeginEvents call), complete the event — does
+// not serialise requests on
 // the database's commit latency (SQLite has one writer connection;
 // PostgreSQL pays a WAL flush per commit).
 //
-// Wrap returns a store.Store in which ClaimEvents, AppendConsent,
-// CompleteEvents and CurrentConsent each have a batcher: callers queue,
+// Wrap returns a store.Store in which ClaimEvents, BeginEvents,
+// AppendConsent, CompleteEvents and CurrentConsent each have a batcher: callers queue,
 // and a flusher takes everything queued (up to Options.MaxBatch), makes
 // one backend call for all of it and hands each caller its share of the
 // result. When nothing else is queued a caller's call is flushed at once:
@@ -27,6 +28,12 @@
 //     (a lost record) instead of an error (a platform retry). Keys a
 //     backend could refuse for one caller alone (invalid UTF-8, NUL bytes,
 //     very long ids) are therefore never merged with others.
+//   - BeginEvents: merged like ClaimEvents (queue order, same lease,
+//     clocks within ClockSkew, no per-caller retry). Begins whose entries
+//     the backend would refuse run on their own, so they fail alone. Each
+//     caller gets the consent of its own won subjects only, in maps of its
+//     own; entries appended by an earlier caller of the same batch are
+//     visible to a later one, as with two transactions one after another.
 //   - AppendConsent, CompleteEvents, CurrentConsent: when a merged call
 //     fails (one caller's entry conflicts or is invalid, say), each caller
 //     is run again on its own, so one bad caller does not fail the others.

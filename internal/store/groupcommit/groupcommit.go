@@ -22,8 +22,8 @@ type Options struct {
 	// together read the clock within milliseconds of each other, while a
 	// lease is minutes long.
 	ClockSkew time.Duration
-	// Writers, when positive, caps the write batches (claim, append,
-	// complete) running at once across operations. Set 1 for a backend
+	// Writers, when positive, caps the write batches (claim, begin,
+	// append, complete) running at once across operations. Set 1 for a backend
 	// with a single writer connection (SQLite): a batch then forms while
 	// the writer is busy with another, rather than queueing for it. Zero:
 	// no shared cap (PostgreSQL, whose pool serves writes in parallel).
@@ -32,7 +32,7 @@ type Options struct {
 	// subjects of concurrent callers into one query.
 	SeparateReads bool
 	// Observe, when set, is told of every backend call a batcher makes:
-	// the operation ("claim", "append", "complete", "current"), how many
+	// the operation ("claim", "begin", "append", "complete", "current"), how many
 	// callers it served and how long it took. For metrics; it must be fast.
 	Observe func(op string, callers int, took time.Duration)
 }
@@ -56,6 +56,7 @@ type Store struct {
 	store.Store // every method not overridden passes through
 
 	claim    *batcher[claimReq, []bool]
+	begin    *batcher[store.Begin, store.Begun]
 	ledger   *batcher[[]store.ConsentEntry, struct{}]
 	complete *batcher[store.Completion, struct{}]
 	current  *batcher[[]string, map[string]map[string]store.ConsentEntry]
@@ -67,7 +68,7 @@ type Store struct {
 // Stats counts, per operation, the calls made and the backend calls they
 // became; Calls/Batches is the average batch size.
 type Stats struct {
-	Claim, Append, Complete, Current OpStats
+	Claim, Begin, Append, Complete, Current OpStats
 }
 
 // OpStats is one operation's counters.
@@ -120,6 +121,7 @@ func StatsOf(s store.Store) (Stats, bool) {
 func (s *Store) stats() Stats {
 	return Stats{
 		Claim:    OpStats{s.claim.calls.Load(), s.claim.batches.Load()},
+		Begin:    OpStats{s.begin.calls.Load(), s.begin.batches.Load()},
 		Append:   OpStats{s.ledger.calls.Load(), s.ledger.batches.Load()},
 		Complete: OpStats{s.complete.calls.Load(), s.complete.batches.Load()},
 		Current:  OpStats{s.current.calls.Load(), s.current.batches.Load()},
@@ -130,6 +132,7 @@ func (s *Store) stats() Stats {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.claim.close()
+		s.begin.close()
 		s.ledger.close()
 		s.complete.close()
 		s.current.close()
@@ -143,6 +146,15 @@ func (s *Store) ClaimEvents(ctx context.Context, keys []store.EventKey, now time
 		return s.Store.ClaimEvents(ctx, keys, now, lease)
 	}
 	return s.claim.do(ctx, claimReq{keys: keys, now: now, lease: lease, solo: !mergeable(keys)})
+}
+
+// BeginEvents joins the begin batch. A Begin the backend would refuse
+// fails on its own, before it could fail a merged call for everyone.
+func (s *Store) BeginEvents(ctx context.Context, b store.Begin) (store.Begun, error) {
+	if len(b.Keys) == 0 || b.Check() != nil {
+		return s.Store.BeginEvents(ctx, b)
+	}
+	return s.begin.do(ctx, b)
 }
 
 // AppendConsent joins the ledger batch.

@@ -2,6 +2,7 @@ package groupcommit
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,6 +23,15 @@ func newStore(s store.Store, o Options) *Store {
 		},
 	}
 	w.claim.many = w.claimMany
+	w.begin = &batcher[store.Begin, store.Begun]{
+		op: "begin events", name: "begin", max: o.MaxBatch, observe: o.Observe,
+		fits: func(a, b store.Begin) bool {
+			d := a.Now.Sub(b.Now)
+			return mergeable(a.Keys) && mergeable(b.Keys) && a.Lease == b.Lease && d <= o.ClockSkew && d >= -o.ClockSkew
+		},
+		one: s.BeginEvents,
+	}
+	w.begin.many = w.beginMany
 	w.ledger = &batcher[[]store.ConsentEntry, struct{}]{
 		op: "append consent", name: "append", max: o.MaxBatch, observe: o.Observe, fits: always[[]store.ConsentEntry],
 		one: func(ctx context.Context, es []store.ConsentEntry) (struct{}, error) {
@@ -43,9 +53,10 @@ func newStore(s store.Store, o Options) *Store {
 	w.current.many = w.currentMany
 	if o.Writers > 0 {
 		slot := make(chan struct{}, o.Writers)
-		w.claim.writers, w.ledger.writers, w.complete.writers = slot, slot, slot
+		w.claim.writers, w.begin.writers, w.ledger.writers, w.complete.writers = slot, slot, slot, slot
 	}
 	w.claim.start(o.Flushers)
+	w.begin.start(o.Flushers)
 	w.ledger.start(o.Flushers)
 	w.complete.start(o.Flushers)
 	w.current.start(o.Flushers)
@@ -104,6 +115,56 @@ func (s *Store) claimMany(ctx context.Context, batch []*call[claimReq, []bool]) 
 		}
 		c.res = won[off : off+len(c.req.keys) : off+len(c.req.keys)]
 		off += len(c.req.keys)
+	}
+}
+
+// beginMany runs every caller's Begin as one, in queue order (a key two
+// callers want is won by the first), at the latest caller clock of the
+// batch. Like a merged claim, a merged Begin that fails is not retried per
+// caller: a failed COMMIT may have taken effect. Begins that could fail on
+// their own (invalid entries, unmergeable keys) never join a batch.
+func (s *Store) beginMany(ctx context.Context, batch []*call[store.Begin, store.Begun]) {
+	all := store.Begin{Now: batch[0].req.Now, Lease: batch[0].req.Lease}
+	for _, c := range batch {
+		n := len(c.req.Keys)
+		all.Keys = append(all.Keys, c.req.Keys...)
+		if c.req.Entries != nil {
+			all.Entries = append(all.Entries, c.req.Entries...)
+		} else {
+			all.Entries = append(all.Entries, make([][]store.ConsentEntry, n)...)
+		}
+		if c.req.Subjects != nil {
+			all.Subjects = append(all.Subjects, c.req.Subjects...)
+		} else {
+			all.Subjects = append(all.Subjects, make([]string, n)...)
+		}
+		if c.req.Now.After(all.Now) {
+			all.Now = c.req.Now
+		}
+	}
+	got, err := s.Store.BeginEvents(ctx, all)
+	off := 0
+	for _, c := range batch {
+		n := len(c.req.Keys)
+		if err != nil {
+			c.err = err
+			continue
+		}
+		res := store.Begun{Won: got.Won[off : off+n : off+n], Current: map[string]map[string]store.ConsentEntry{}}
+		for i := range n {
+			if !res.Won[i] || c.req.Subjects == nil {
+				continue
+			}
+			k := c.req.Subjects[i]
+			if _, done := res.Current[k]; done {
+				continue
+			}
+			if purposes, ok := got.Current[k]; ok {
+				res.Current[k] = maps.Clone(purposes)
+			}
+		}
+		c.res = res
+		off += n
 	}
 }
 

@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		tests []test
 	}{
 		{"Events", eventTests},
+		{"Begin", beginTests},
 		{"Outbox", outboxTests},
 		{"Ledger", ledgerTests},
 		{"LapsedGrants", lapsedTests},

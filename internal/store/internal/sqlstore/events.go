@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,42 +29,12 @@ func (db *DB) ClaimEvents(ctx context.Context, keys []store.EventKey, now time.T
 	if len(keys) == 0 {
 		return won, nil
 	}
-	// One row per distinct key, in a fixed order: PostgreSQL refuses to
-	// upsert the same row twice in a statement, and a fixed lock order keeps
-	// overlapping batches from deadlocking.
-	uniq := slices.Clone(keys)
-	slices.SortFunc(uniq, cmpKey)
-	uniq = slices.Compact(uniq)
+	uniq := sortedKeys(keys)
 
 	err := db.tx(ctx, "claim events", func(tx *sqlx.Tx) error {
-		got := make(map[store.EventKey]bool, len(uniq))
-		// Power-of-two chunks, in order, so the statements repeat and stay
-		// cached and the lock order is kept.
-		const per = 512
-		for start, n := 0, 0; start < len(uniq); start += n {
-			n = pow2Chunk(len(uniq)-start, per)
-			chunk := uniq[start : start+n]
-			var b strings.Builder
-			b.WriteString("INSERT INTO seen_events (connector, event_id, state, claimed_at) VALUES ")
-			args := make([]any, 0, 3*len(chunk)+2)
-			for i, k := range chunk {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString("(?, ?, 'pending', ?)")
-				args = append(args, k.Connector, k.EventID, db.ts(now))
-			}
-			b.WriteString(` ON CONFLICT (connector, event_id) DO UPDATE SET claimed_at = excluded.claimed_at
-				WHERE seen_events.state = 'pending' AND seen_events.claimed_at <= ?
-				RETURNING connector, event_id`)
-			args = append(args, db.ts(now.Add(-lease)))
-			rows, err := db.txQuery(ctx, tx, tx.Rebind(b.String()), args...)
-			if err != nil {
-				return err
-			}
-			if err := scanKeys(rows, got); err != nil {
-				return err
-			}
+		got, err := db.claimTx(ctx, tx, uniq, now, lease)
+		if err != nil {
+			return err
 		}
 		// A key listed twice is won once, by its first occurrence.
 		for i, k := range keys {
@@ -76,6 +47,106 @@ func (db *DB) ClaimEvents(ctx context.Context, keys []store.EventKey, now time.T
 		return nil, err
 	}
 	return won, nil
+}
+
+// sortedKeys returns one key per distinct key, in a fixed order:
+// PostgreSQL refuses to upsert the same row twice in a statement, and a
+// fixed lock order keeps overlapping batches from deadlocking.
+func sortedKeys(keys []store.EventKey) []store.EventKey {
+	uniq := slices.Clone(keys)
+	slices.SortFunc(uniq, cmpKey)
+	return slices.Compact(uniq)
+}
+
+// claimTx claims uniq (see sortedKeys) in tx and returns the keys won.
+func (db *DB) claimTx(ctx context.Context, tx *sqlx.Tx, uniq []store.EventKey, now time.Time, lease time.Duration) (map[store.EventKey]bool, error) {
+	got := make(map[store.EventKey]bool, len(uniq))
+	// Power-of-two chunks, in order, so the statements repeat and stay
+	// cached and the lock order is kept.
+	const per = 512
+	for start, n := 0, 0; start < len(uniq); start += n {
+		n = pow2Chunk(len(uniq)-start, per)
+		chunk := uniq[start : start+n]
+		var b strings.Builder
+		b.WriteString("INSERT INTO seen_events (connector, event_id, state, claimed_at) VALUES ")
+		args := make([]any, 0, 3*len(chunk)+2)
+		for i, k := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, 'pending', ?)")
+			args = append(args, k.Connector, k.EventID, db.ts(now))
+		}
+		b.WriteString(` ON CONFLICT (connector, event_id) DO UPDATE SET claimed_at = excluded.claimed_at
+			WHERE seen_events.state = 'pending' AND seen_events.claimed_at <= ?
+			RETURNING connector, event_id`)
+		args = append(args, db.ts(now.Add(-lease)))
+		rows, err := db.txQuery(ctx, tx, tx.Rebind(b.String()), args...)
+		if err != nil {
+			return nil, err
+		}
+		if err := scanKeys(rows, got); err != nil {
+			return nil, err
+		}
+	}
+	return got, nil
+}
+
+// BeginEvents claims, appends the winners' ledger entries and reads their
+// subjects' current consent in one transaction.
+func (db *DB) BeginEvents(ctx context.Context, b store.Begin) (store.Begun, error) {
+	out := store.Begun{Won: make([]bool, len(b.Keys)), Current: map[string]map[string]store.ConsentEntry{}}
+	if err := b.Check(); err != nil {
+		return store.Begun{}, err
+	}
+	if len(b.Keys) == 0 {
+		return out, nil
+	}
+	uniq := sortedKeys(b.Keys)
+	recordedAt := time.Now()
+	err := db.tx(ctx, "begin events", func(tx *sqlx.Tx) error {
+		got, err := db.claimTx(ctx, tx, uniq, b.Now, b.Lease)
+		if err != nil {
+			return err
+		}
+		var (
+			rows     [][]any
+			subjects []string
+			asked    = map[string]bool{}
+		)
+		for i, k := range b.Keys {
+			// A key listed twice is won once, by its first occurrence.
+			out.Won[i] = got[k]
+			delete(got, k)
+			if !out.Won[i] {
+				continue
+			}
+			if b.Entries != nil {
+				for _, e := range b.Entries[i] {
+					rows = append(rows, db.ledgerRow(e, recordedAt))
+				}
+			}
+			if b.Subjects != nil && b.Subjects[i] != "" && !asked[b.Subjects[i]] {
+				asked[b.Subjects[i]] = true
+				subjects = append(subjects, b.Subjects[i])
+			}
+		}
+		if err := db.insertRows(ctx, tx, "INSERT INTO consent_ledger ("+ledgerCols+")", "", rows); err != nil {
+			return fmt.Errorf("append consent: %w", err)
+		}
+		clear(out.Current)
+		return db.currentConsent(ctx, func(q string, args ...any) (*sql.Rows, error) {
+			rows, err := db.txQuery(ctx, tx, tx.Rebind(q), args...)
+			if err != nil {
+				return nil, err
+			}
+			return rows.Rows, nil
+		}, subjects, out.Current)
+	})
+	if err != nil {
+		return store.Begun{}, err
+	}
+	return out, nil
 }
 
 func cmpKey(a, b store.EventKey) int {

@@ -2,12 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/consentgate/consentgate/internal/store"
@@ -52,42 +52,32 @@ func (db *DB) AppendConsent(ctx context.Context, entries []store.ConsentEntry) e
 	rows := make([][]any, 0, len(entries))
 	now := time.Now()
 	for i, e := range entries {
-		if err := validEntry(e); err != nil {
+		if err := e.Check(); err != nil {
 			return fmt.Errorf("append consent: entry %d: %w", i, err)
 		}
-		if e.ID == "" {
-			e.ID = uuid.NewString()
-		}
-		if e.RecordedAt.IsZero() {
-			e.RecordedAt = now
-		}
-		var expires any
-		if e.ExpiresAt != nil {
-			expires = db.ts(*e.ExpiresAt)
-		}
-		rows = append(rows, []any{e.ID, e.SubjectKey, e.Purpose, e.Status, e.Method, e.Platform,
-			e.Connector, e.Form, e.CheckboxKey, e.NoticeID, e.NoticeVersion, db.ts(e.ObtainedAt),
-			db.ts(e.RecordedAt), expires, e.PayloadSHA256, e.RequestID})
+		rows = append(rows, db.ledgerRow(e, now))
 	}
 	return db.tx(ctx, "append consent", func(tx *sqlx.Tx) error {
 		return db.insertRows(ctx, tx, "INSERT INTO consent_ledger ("+ledgerCols+")", "", rows)
 	})
 }
 
-func validEntry(e store.ConsentEntry) error {
-	switch {
-	case e.SubjectKey == "":
-		return errors.New("subject_key is empty")
-	case e.Purpose == "":
-		return errors.New("purpose is empty")
-	case e.Status != store.StatusGranted && e.Status != store.StatusDenied && e.Status != store.StatusWithdrawn:
-		return fmt.Errorf("status %q: want granted, denied or withdrawn", e.Status)
-	case e.Method == "":
-		return errors.New("method is empty")
-	case e.ObtainedAt.IsZero():
-		return errors.New("obtained_at is zero")
+// ledgerRow is e's row in ledgerCols order. An entry without ID gets a
+// fresh one, without RecordedAt the given time.
+func (db *DB) ledgerRow(e store.ConsentEntry, recordedAt time.Time) []any {
+	if e.ID == "" {
+		e.ID = store.NewID()
 	}
-	return nil
+	if e.RecordedAt.IsZero() {
+		e.RecordedAt = recordedAt
+	}
+	var expires any
+	if e.ExpiresAt != nil {
+		expires = db.ts(*e.ExpiresAt)
+	}
+	return []any{e.ID, e.SubjectKey, e.Purpose, e.Status, e.Method, e.Platform,
+		e.Connector, e.Form, e.CheckboxKey, e.NoticeID, e.NoticeVersion, db.ts(e.ObtainedAt),
+		db.ts(e.RecordedAt), expires, e.PayloadSHA256, e.RequestID}
 }
 
 // CurrentConsent picks, per subject and purpose, the entry with the latest
@@ -97,6 +87,19 @@ func (db *DB) CurrentConsent(ctx context.Context, subjectKeys []string) (map[str
 	if len(subjectKeys) == 0 {
 		return out, nil
 	}
+	err := db.read(ctx, "current consent", func(r *sqlx.DB) error {
+		clear(out)
+		return db.currentConsent(ctx, func(q string, args ...any) (*sql.Rows, error) {
+			return db.readQuery(ctx, r, r.Rebind(q), args...)
+		}, subjectKeys, out)
+	})
+	return out, err
+}
+
+// currentConsent adds the current entries of subjectKeys to out, running
+// its queries (with ? placeholders) through query: on the read pool, or in
+// the transaction of BeginEvents.
+func (db *DB) currentConsent(ctx context.Context, query func(q string, args ...any) (*sql.Rows, error), subjectKeys []string, out map[string]map[string]store.ConsentEntry) error {
 	// A plain scan of the consent_ledger_current index in its own order
 	// (newest first within each subject and purpose) and the first row per
 	// purpose kept in Go: the same pick as ROW_NUMBER() OVER (PARTITION
@@ -105,54 +108,50 @@ func (db *DB) CurrentConsent(ctx context.Context, subjectKeys []string) (map[str
 	// key (harmless in IN), so the statement text repeats and stays cached.
 	const head = `SELECT ` + ledgerCols + ` FROM consent_ledger WHERE subject_key IN (`
 	const tail = `) ORDER BY subject_key, purpose, obtained_at DESC, recorded_at DESC, seq DESC`
-	err := db.read(ctx, "current consent", func(r *sqlx.DB) error {
-		clear(out)
-		for start, n := 0, 0; start < len(subjectKeys); start += n {
-			n = min(len(subjectKeys)-start, 1024)
-			size := pow2Chunk(2*n-1, 1024) // smallest power of two >= n
-			args := make([]any, size)
-			for i := range args {
-				args[i] = subjectKeys[start+min(i, n-1)]
-			}
-			var b strings.Builder
-			b.WriteString(head)
-			b.WriteString(strings.Repeat("?,", size-1))
-			b.WriteString("?")
-			b.WriteString(tail)
-			rows, err := db.readQuery(ctx, r, r.Rebind(b.String()), args...)
-			if err != nil {
+	for start, n := 0, 0; start < len(subjectKeys); start += n {
+		n = min(len(subjectKeys)-start, 1024)
+		size := pow2Chunk(2*n-1, 1024) // smallest power of two >= n
+		args := make([]any, size)
+		for i := range args {
+			args[i] = subjectKeys[start+min(i, n-1)]
+		}
+		var b strings.Builder
+		b.WriteString(head)
+		b.WriteString(strings.Repeat("?,", size-1))
+		b.WriteString("?")
+		b.WriteString(tail)
+		rows, err := query(b.String(), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			// Scanned by hand, in ledgerCols order: this is the hot read,
+			// and reflection-based scanning was a visible share of it.
+			var row ledgerRow
+			if err := rows.Scan(&row.ID, &row.SubjectKey, &row.Purpose, &row.Status, &row.Method,
+				&row.Platform, &row.Connector, &row.Form, &row.CheckboxKey, &row.NoticeID,
+				&row.NoticeVersion, &row.ObtainedAt, &row.RecordedAt, &row.ExpiresAt,
+				&row.PayloadSHA256, &row.RequestID); err != nil {
+				rows.Close()
 				return err
 			}
-			for rows.Next() {
-				// Scanned by hand, in ledgerCols order: this is the hot read,
-				// and reflection-based scanning was a visible share of it.
-				var row ledgerRow
-				if err := rows.Scan(&row.ID, &row.SubjectKey, &row.Purpose, &row.Status, &row.Method,
-					&row.Platform, &row.Connector, &row.Form, &row.CheckboxKey, &row.NoticeID,
-					&row.NoticeVersion, &row.ObtainedAt, &row.RecordedAt, &row.ExpiresAt,
-					&row.PayloadSHA256, &row.RequestID); err != nil {
-					rows.Close()
-					return err
-				}
-				byPurpose := out[row.SubjectKey]
-				if byPurpose == nil {
-					byPurpose = make(map[string]store.ConsentEntry)
-					out[row.SubjectKey] = byPurpose
-				}
-				if _, seen := byPurpose[row.Purpose]; !seen {
-					byPurpose[row.Purpose] = row.entry()
-				}
+			byPurpose := out[row.SubjectKey]
+			if byPurpose == nil {
+				byPurpose = make(map[string]store.ConsentEntry)
+				out[row.SubjectKey] = byPurpose
 			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			if err := rows.Err(); err != nil {
-				return err
+			if _, seen := byPurpose[row.Purpose]; !seen {
+				byPurpose[row.Purpose] = row.entry()
 			}
 		}
-		return nil
-	})
-	return out, err
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ConsentHistory returns a subject's entries by time of choice, so the last
@@ -198,7 +197,7 @@ func (db *DB) EraseSubject(ctx context.Context, subjectKey string, at time.Time)
 			return err
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind("INSERT INTO consent_tombstones (id, erased_at, entries_removed) VALUES (?, ?, ?)"),
-			uuid.NewString(), db.ts(at), n)
+			store.NewID(), db.ts(at), n)
 		return err
 	})
 	return n, err

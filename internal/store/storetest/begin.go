@@ -1,0 +1,133 @@
+package storetest
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/consentgate/consentgate/internal/store"
+)
+
+var beginTests = []test{
+	{"WinnerWritesAndReads", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		// An earlier grant the new delivery must see next to its own entry.
+		ok(t, s.AppendConsent(ctx, []store.ConsentEntry{
+			entry("old-sms", "sk-a", "marketing_sms", store.StatusGranted, t0.Add(-time.Hour), t0.Add(-time.Hour)),
+		}), "append earlier grant")
+		mine := entry("new-email", "sk-a", "marketing_email", store.StatusGranted, t0, t0)
+		got, err := s.BeginEvents(ctx, store.Begin{
+			Keys: []store.EventKey{key("web", "e1")}, Now: t0, Lease: lease,
+			Entries: [][]store.ConsentEntry{{mine}}, Subjects: []string{"sk-a"},
+		})
+		ok(t, err, "begin")
+		equal(t, "won", got.Won, []bool{true})
+		equal(t, "own entry read back", got.Current["sk-a"]["marketing_email"], mine)
+		equal(t, "earlier grant read", got.Current["sk-a"]["marketing_sms"].ID, "old-sms")
+
+		hist, err := s.ConsentHistory(ctx, "sk-a")
+		ok(t, err, "history")
+		equal(t, "ledger holds both", len(hist), 2)
+		// The claim is a claim like any other: a second delivery loses it.
+		won, err := s.ClaimEvents(ctx, []store.EventKey{key("web", "e1")}, t0.Add(time.Second), lease)
+		ok(t, err, "claim again")
+		equal(t, "claimed by begin", won, []bool{false})
+	}},
+	{"LoserWritesAndReadsNothing", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		_, err := s.ClaimEvents(ctx, []store.EventKey{key("web", "dup")}, t0, lease)
+		ok(t, err, "first claim")
+		ok(t, s.AppendConsent(ctx, []store.ConsentEntry{
+			entry("g1", "sk-b", "marketing_email", store.StatusGranted, t0, t0),
+		}), "append")
+		got, err := s.BeginEvents(ctx, store.Begin{
+			Keys: []store.EventKey{key("web", "dup"), key("web", "fresh")}, Now: t0.Add(time.Second), Lease: lease,
+			Entries: [][]store.ConsentEntry{
+				{entry("lost-1", "sk-b", "marketing_email", store.StatusWithdrawn, t0.Add(time.Second), t0.Add(time.Second))},
+				nil,
+			},
+			Subjects: []string{"sk-b", "sk-c"},
+		})
+		ok(t, err, "begin")
+		equal(t, "won", got.Won, []bool{false, true})
+		_, read := got.Current["sk-b"]
+		equal(t, "subject of a lost key is not read", read, false)
+		hist, err := s.ConsentHistory(ctx, "sk-b")
+		ok(t, err, "history")
+		equal(t, "entry of a lost key is not appended", len(hist), 1)
+	}},
+	{"KeyTwiceInOneCall", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		a := key("web", "twice")
+		got, err := s.BeginEvents(ctx, store.Begin{
+			Keys: []store.EventKey{a, a}, Now: t0, Lease: lease,
+			Entries: [][]store.ConsentEntry{
+				{entry("first", "sk-d", "marketing_email", store.StatusGranted, t0, t0)},
+				{entry("second", "sk-d", "marketing_email", store.StatusDenied, t0.Add(time.Second), t0)},
+			},
+			Subjects: []string{"sk-d", "sk-d"},
+		})
+		ok(t, err, "begin")
+		equal(t, "first occurrence wins", got.Won, []bool{true, false})
+		equal(t, "only the winner's entry", got.Current["sk-d"]["marketing_email"].ID, "first")
+	}},
+	{"InvalidEntryChangesNothing", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		bad := entry("bad", "sk-e", "", store.StatusGranted, t0, t0) // no purpose
+		_, err := s.BeginEvents(ctx, store.Begin{
+			Keys: []store.EventKey{key("web", "e-bad")}, Now: t0, Lease: lease,
+			Entries: [][]store.ConsentEntry{{bad}}, Subjects: []string{"sk-e"},
+		})
+		if err == nil {
+			t.Fatal("begin with an entry without purpose: want an error")
+		}
+		won, err := s.ClaimEvents(ctx, []store.EventKey{key("web", "e-bad")}, t0, lease)
+		ok(t, err, "claim after failed begin")
+		equal(t, "failed begin claimed nothing", won, []bool{true})
+
+		_, err = s.BeginEvents(ctx, store.Begin{Keys: []store.EventKey{key("web", "x")}, Subjects: []string{"a", "b"}, Now: t0, Lease: lease})
+		if err == nil {
+			t.Fatal("begin with 2 subjects for 1 key: want an error")
+		}
+	}},
+	{"ConcurrentBeginsOneWinnerEach", func(t *testing.T, s store.Store) {
+		// Many deliveries at once, each event delivered twice: every event
+		// is won exactly once and its entry appended exactly once.
+		ctx := t.Context()
+		const events = 24
+		var wins atomic.Int64
+		var g errgroup.Group
+		for copy := range 2 {
+			for i := range events {
+				g.Go(func() error {
+					sk := fmt.Sprintf("sk-%d", i)
+					got, err := s.BeginEvents(ctx, store.Begin{
+						Keys: []store.EventKey{key("web", fmt.Sprintf("c-%d", i))}, Now: t0, Lease: lease,
+						Entries: [][]store.ConsentEntry{{entry(fmt.Sprintf("e-%d-%d", i, copy), sk, "marketing_email", store.StatusGranted, t0, t0)}},
+						Subjects: []string{sk},
+					})
+					if err != nil {
+						return err
+					}
+					if got.Won[0] {
+						wins.Add(1)
+						if _, ok := got.Current[sk]["marketing_email"]; !ok {
+							return fmt.Errorf("winner of %s does not see its own entry", sk)
+						}
+					}
+					return nil
+				})
+			}
+		}
+		ok(t, g.Wait(), "concurrent begins")
+		equal(t, "one winner per event", wins.Load(), int64(events))
+		for i := range events {
+			hist, err := s.ConsentHistory(ctx, fmt.Sprintf("sk-%d", i))
+			ok(t, err, "history")
+			equal(t, "one entry per event", len(hist), 1)
+		}
+	}},
+}
