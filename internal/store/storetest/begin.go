@@ -106,7 +106,7 @@ var beginTests = []test{
 					sk := fmt.Sprintf("sk-%d", i)
 					got, err := s.BeginEvents(ctx, store.Begin{
 						Keys: []store.EventKey{key("web", fmt.Sprintf("c-%d", i))}, Now: t0, Lease: lease,
-						Entries: [][]store.ConsentEntry{{entry(fmt.Sprintf("e-%d-%d", i, copy), sk, "marketing_email", store.StatusGranted, t0, t0)}},
+						Entries:  [][]store.ConsentEntry{{entry(fmt.Sprintf("e-%d-%d", i, copy), sk, "marketing_email", store.StatusGranted, t0, t0)}},
 						Subjects: []string{sk},
 					})
 					if err != nil {
