@@ -74,6 +74,7 @@ watch the topic. Not for production: use "consentgate serve".`,
 				return err
 			}
 			secrets := &devSecrets{path: filepath.Join(dataDir, "dev-secrets.json")}
+			app.TuneRuntime(log)
 			return app.Run(ctx, cfg, app.Options{
 				Log:    log,
 				Secret: secrets.resolve,
