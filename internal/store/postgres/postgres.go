@@ -63,12 +63,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	cfg, err := pq.NewConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres %s: %w", Redact(url), RedactError(err, url))
-	}
-	customPlans(&cfg)
-	connector, err := pq.NewConnectorConfig(cfg)
+	connector, err := pq.NewConnector(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres %s: %w", Redact(url), RedactError(err, url))
 	}
@@ -91,6 +86,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 			SkipLocked: " FOR UPDATE SKIP LOCKED",
 			Translate:  translate,
 			Transient:  transient,
+			IndexReads: "SET LOCAL enable_seqscan = off",
 			IdleConns:  max(1, o.maxConns/2),
 		}),
 		migrations: sqlstore.Migrations{FS: mustSub(migrationFiles, "migrations"), Lock: true},
@@ -102,24 +98,6 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		}
 	}
 	return s, nil
-}
-
-// customPlans makes the sessions plan every execution of a prepared
-// statement for its parameters (plan_cache_mode = force_custom_plan),
-// unless the URL chooses a plan_cache_mode itself. The gateway keeps its
-// statements prepared for the life of a connection, and a generic plan
-// made while a table was small (a sequential scan of an empty ledger)
-// stays cached until the next ANALYZE: in the benchmark every consent read
-// scanned the whole ledger and the one busy PostgreSQL backend became the
-// bottleneck. Planning these short statements costs far less than that.
-func customPlans(cfg *pq.Config) {
-	if _, set := cfg.Runtime["plan_cache_mode"]; set || strings.Contains(cfg.Options, "plan_cache_mode") {
-		return
-	}
-	if cfg.Runtime == nil {
-		cfg.Runtime = map[string]string{}
-	}
-	cfg.Runtime["plan_cache_mode"] = "force_custom_plan"
 }
 
 // Migrate applies pending migrations under an advisory lock.

@@ -30,6 +30,13 @@ type Dialect struct {
 	// Transient reports a lost connection: the failed transaction did not
 	// commit and may be run again on a fresh connection. Nil: never.
 	Transient func(error) bool
+	// IndexReads, when set, runs in a write transaction before the consent
+	// read of BeginEvents: PostgreSQL's "SET LOCAL enable_seqscan = off".
+	// Without statistics (a new or fast-growing ledger not yet analysed)
+	// the planner guesses that a list of subjects matches a good share of
+	// the ledger and scans all of it; the read is a lookup of a few keys
+	// on its own index in every real case.
+	IndexReads string
 	// IdleConns is the pool's idle-connection limit, restored after idle
 	// connections were flushed on a lost connection.
 	IdleConns int

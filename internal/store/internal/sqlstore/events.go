@@ -135,6 +135,11 @@ func (db *DB) BeginEvents(ctx context.Context, b store.Begin) (store.Begun, erro
 			return fmt.Errorf("append consent: %w", err)
 		}
 		clear(out.Current)
+		if len(subjects) > 0 && db.d.IndexReads != "" {
+			if _, err := db.txExec(ctx, tx, db.d.IndexReads); err != nil {
+				return fmt.Errorf("prepare consent read: %w", err)
+			}
+		}
 		return db.currentConsent(ctx, func(q string, args ...any) (*sql.Rows, error) {
 			rows, err := db.txQuery(ctx, tx, tx.Rebind(q), args...)
 			if err != nil {
