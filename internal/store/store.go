@@ -12,6 +12,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrCommitUnknown matches a failed COMMIT: the transaction may or may
+	// not have taken effect, so its work must not simply be run again.
+	ErrCommitUnknown = errors.New("commit outcome unknown")
 )
 
 // Store is everything the gateway persists.

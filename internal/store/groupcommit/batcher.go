@@ -41,6 +41,10 @@ type batcher[Q, R any] struct {
 	// many runs a batch of two or more in one backend call (ctx ends only
 	// when every caller has gone) and sets each call's res and err.
 	many func(ctx context.Context, batch []*call[Q, R])
+	// fuse, when set, may run the batch together with another operation's
+	// queued calls in one backend call; it reports whether it did (and set
+	// every res and err).
+	fuse func(batch []*call[Q, R]) bool
 
 	mu     sync.Mutex
 	queue  []*call[Q, R]
@@ -164,16 +168,24 @@ func (b *batcher[Q, R]) take() ([]*call[Q, R], bool) {
 }
 
 func (b *batcher[Q, R]) run(batch []*call[Q, R]) {
-	b.batches.Add(1)
 	start := time.Now()
-	if len(batch) == 1 {
-		c := batch[0]
-		c.res, c.err = b.one(c.ctx, c.req)
-	} else {
-		ctx, release := joinContexts(batch)
-		b.many(ctx, batch)
-		release()
+	if b.fuse == nil || !b.fuse(batch) {
+		if len(batch) == 1 {
+			c := batch[0]
+			c.res, c.err = b.one(c.ctx, c.req)
+		} else {
+			ctx, release := joinContexts(contexts(batch))
+			b.many(ctx, batch)
+			release()
+		}
 	}
+	b.finish(batch, start)
+}
+
+// finish counts and reports a batch that ran, here or fused into another
+// operation's call, and wakes its callers.
+func (b *batcher[Q, R]) finish(batch []*call[Q, R], start time.Time) {
+	b.batches.Add(1)
 	if b.observe != nil {
 		b.observe(b.name, len(batch), time.Since(start))
 	}
@@ -190,16 +202,24 @@ func (b *batcher[Q, R]) retryEach(batch []*call[Q, R]) {
 	}
 }
 
+func contexts[Q, R any](batch []*call[Q, R]) []context.Context {
+	out := make([]context.Context, len(batch))
+	for i, c := range batch {
+		out[i] = c.ctx
+	}
+	return out
+}
+
 // joinContexts returns a context that ends when every caller's context has
 // ended: the merged call is abandoned only when nobody waits for it.
 // Values of the callers' contexts are not carried: the backends use none.
-func joinContexts[Q, R any](batch []*call[Q, R]) (context.Context, func()) {
+func joinContexts(ctxs []context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var left atomic.Int64
-	left.Store(int64(len(batch)))
-	stops := make([]func() bool, len(batch))
-	for i, c := range batch {
-		stops[i] = context.AfterFunc(c.ctx, func() {
+	left.Store(int64(len(ctxs)))
+	stops := make([]func() bool, len(ctxs))
+	for i, c := range ctxs {
+		stops[i] = context.AfterFunc(c, func() {
 			if left.Add(-1) == 0 {
 				cancel()
 			}

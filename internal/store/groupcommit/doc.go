@@ -13,7 +13,10 @@
 // result. When nothing else is queued a caller's call is flushed at once:
 // there is no timer and no added latency at low load. With Options.Writers
 // the write batchers share a slot, so that for a single-writer backend
-// (SQLite) a batch forms while another one holds the writer. Every other method
+// (SQLite) a batch forms while another one holds the writer. With a single
+// writer and a backend that offers CompleteAndBegin, the completions and
+// begins queued meanwhile also share one transaction: one commit where
+// there were two (Options.SeparateWrites turns that off). Every other method
 // passes straight through. The optional store.Migrator and TableText
 // methods of the backend stay visible through the wrapper.
 //
@@ -37,6 +40,10 @@
 //   - AppendConsent, CompleteEvents, CurrentConsent: when a merged call
 //     fails (one caller's entry conflicts or is invalid, say), each caller
 //     is run again on its own, so one bad caller does not fail the others.
+//   - Fused completions and begins: when their shared call fails before
+//     COMMIT, each batch runs again on its own, so neither fails for the
+//     other's fault; when COMMIT itself failed the begins fail (as a merged
+//     claim does) and the completions are run again caller by caller.
 //   - Contexts: a caller whose context ends while it is still queued leaves
 //     the queue with the context's error. Once its batch runs it waits for
 //     the result; the merged call is cancelled only when every caller in it

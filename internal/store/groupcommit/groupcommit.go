@@ -28,6 +28,12 @@ type Options struct {
 	// the writer is busy with another, rather than queueing for it. Zero:
 	// no shared cap (PostgreSQL, whose pool serves writes in parallel).
 	Writers int
+	// SeparateWrites keeps completions and begins in transactions of
+	// their own even with Writers = 1. By default a single-writer backend
+	// that can (store backends built on sqlstore) runs the completions
+	// queued while a begin batch waits for the writer in that batch's
+	// transaction, and the reverse: one commit instead of two.
+	SeparateWrites bool
 	// SeparateReads passes CurrentConsent through instead of merging the
 	// subjects of concurrent callers into one query.
 	SeparateReads bool
@@ -61,6 +67,7 @@ type Store struct {
 	complete *batcher[store.Completion, struct{}]
 	current  *batcher[[]string, map[string]map[string]store.ConsentEntry]
 	reads    bool
+	fused    completeAndBeginner // nil: begins and completions commit apart
 
 	closeOnce sync.Once
 }

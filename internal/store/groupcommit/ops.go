@@ -2,6 +2,7 @@ package groupcommit
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"strings"
 	"time"
@@ -51,6 +52,10 @@ func newStore(s store.Store, o Options) *Store {
 		one: s.CurrentConsent,
 	}
 	w.current.many = w.currentMany
+	if f, ok := s.(completeAndBeginner); ok && o.Writers == 1 && !o.SeparateWrites {
+		w.fused = f
+		w.begin.fuse, w.complete.fuse = w.fuseBegin, w.fuseComplete
+	}
 	if o.Writers > 0 {
 		slot := make(chan struct{}, o.Writers)
 		w.claim.writers, w.begin.writers, w.ledger.writers, w.complete.writers = slot, slot, slot, slot
@@ -124,6 +129,11 @@ func (s *Store) claimMany(ctx context.Context, batch []*call[claimReq, []bool]) 
 // caller: a failed COMMIT may have taken effect. Begins that could fail on
 // their own (invalid entries, unmergeable keys) never join a batch.
 func (s *Store) beginMany(ctx context.Context, batch []*call[store.Begin, store.Begun]) {
+	got, err := s.Store.BeginEvents(ctx, mergeBegins(batch))
+	splitBegun(batch, got, err)
+}
+
+func mergeBegins(batch []*call[store.Begin, store.Begun]) store.Begin {
 	all := store.Begin{Now: batch[0].req.Now, Lease: batch[0].req.Lease}
 	for _, c := range batch {
 		n := len(c.req.Keys)
@@ -142,7 +152,12 @@ func (s *Store) beginMany(ctx context.Context, batch []*call[store.Begin, store.
 			all.Now = c.req.Now
 		}
 	}
-	got, err := s.Store.BeginEvents(ctx, all)
+	return all
+}
+
+// splitBegun hands each caller its share of a merged Begin's answer: its
+// won flags and, in maps of its own, the consent of its won subjects.
+func splitBegun(batch []*call[store.Begin, store.Begun], got store.Begun, err error) {
 	off := 0
 	for _, c := range batch {
 		n := len(c.req.Keys)
@@ -168,6 +183,70 @@ func (s *Store) beginMany(ctx context.Context, batch []*call[store.Begin, store.
 	}
 }
 
+func mergeCompletions(batch []*call[store.Completion, struct{}]) store.Completion {
+	var all store.Completion
+	for _, c := range batch {
+		all.Done = append(all.Done, c.req.Done...)
+		all.Decisions = append(all.Decisions, c.req.Decisions...)
+		all.Outbox = append(all.Outbox, c.req.Outbox...)
+	}
+	return all
+}
+
+// completeAndBeginner is a backend that can run a completion and a begin
+// in one transaction (sqlstore does).
+type completeAndBeginner interface {
+	CompleteAndBegin(ctx context.Context, c store.Completion, b store.Begin) (store.Begun, error)
+}
+
+// fuseBegin runs a begin batch together with the completions queued
+// meanwhile; fuseComplete the other way round. With a single writer the
+// two operations only ever take turns, so one transaction for both halves
+// the commits without making anyone wait longer.
+func (s *Store) fuseBegin(begins []*call[store.Begin, store.Begun]) bool {
+	start := time.Now()
+	comps, _ := s.complete.take()
+	if len(comps) == 0 {
+		return false
+	}
+	s.runFused(comps, begins)
+	s.complete.finish(comps, start)
+	return true
+}
+
+func (s *Store) fuseComplete(comps []*call[store.Completion, struct{}]) bool {
+	start := time.Now()
+	begins, _ := s.begin.take()
+	if len(begins) == 0 {
+		return false
+	}
+	s.runFused(comps, begins)
+	s.begin.finish(begins, start)
+	return true
+}
+
+// runFused makes one backend call for both batches. When it fails before
+// COMMIT nothing was written, and each batch runs again on its own, so a
+// bad completion cannot fail the begins nor the reverse. When COMMIT itself
+// failed the begins fail (their claims may have been taken, see
+// beginMany) and the completions, which may be written twice, are run
+// again caller by caller.
+func (s *Store) runFused(comps []*call[store.Completion, struct{}], begins []*call[store.Begin, store.Begun]) {
+	ctx, release := joinContexts(append(contexts(comps), contexts(begins)...))
+	defer release()
+	got, err := s.fused.CompleteAndBegin(ctx, mergeCompletions(comps), mergeBegins(begins))
+	switch {
+	case err == nil:
+		splitBegun(begins, got, nil)
+	case errors.Is(err, store.ErrCommitUnknown):
+		splitBegun(begins, got, err)
+		s.complete.retryEach(comps)
+	default:
+		s.completeMany(ctx, comps)
+		s.beginMany(ctx, begins)
+	}
+}
+
 func (s *Store) appendMany(ctx context.Context, batch []*call[[]store.ConsentEntry, struct{}]) {
 	var all []store.ConsentEntry
 	for _, c := range batch {
@@ -179,13 +258,7 @@ func (s *Store) appendMany(ctx context.Context, batch []*call[[]store.ConsentEnt
 }
 
 func (s *Store) completeMany(ctx context.Context, batch []*call[store.Completion, struct{}]) {
-	var all store.Completion
-	for _, c := range batch {
-		all.Done = append(all.Done, c.req.Done...)
-		all.Decisions = append(all.Decisions, c.req.Decisions...)
-		all.Outbox = append(all.Outbox, c.req.Outbox...)
-	}
-	if err := s.Store.CompleteEvents(ctx, all); err != nil {
+	if err := s.Store.CompleteEvents(ctx, mergeCompletions(batch)); err != nil {
 		s.complete.retryEach(batch)
 	}
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -128,6 +129,48 @@ var beginTests = []test{
 			hist, err := s.ConsentHistory(ctx, fmt.Sprintf("sk-%d", i))
 			ok(t, err, "history")
 			equal(t, "one entry per event", len(hist), 1)
+		}
+	}},
+}
+
+// completeAndBeginner is implemented by backends that can run a completion
+// and a begin in one transaction (the group-commit wrapper uses it).
+type completeAndBeginner interface {
+	CompleteAndBegin(ctx context.Context, c store.Completion, b store.Begin) (store.Begun, error)
+}
+
+var fusedTests = []test{
+	{"CompleteThenBeginInOneCall", func(t *testing.T, s store.Store) {
+		f, can := s.(completeAndBeginner)
+		if !can {
+			t.Skip("backend has no CompleteAndBegin")
+		}
+		ctx := t.Context()
+		old := key("web", "old")
+		_, err := s.ClaimEvents(ctx, []store.EventKey{old}, t0, lease)
+		ok(t, err, "claim")
+		got, err := f.CompleteAndBegin(ctx,
+			store.Completion{Done: []store.EventKey{old}, Decisions: []store.Decision{decision("d-old", "web", "old", "forwarded", t0)}},
+			store.Begin{
+				Keys: []store.EventKey{old, key("web", "new")}, Now: t0.Add(lease + time.Second), Lease: lease,
+				Entries:  [][]store.ConsentEntry{nil, {entry("g-new", "sk-new", "marketing_email", store.StatusGranted, t0, t0)}},
+				Subjects: []string{"sk-old", "sk-new"},
+			})
+		ok(t, err, "complete and begin")
+		// Past the lease a pending claim could be taken over; completed in
+		// the same call, it is a duplicate.
+		equal(t, "won", got.Won, []bool{false, true})
+		equal(t, "new subject's grant", got.Current["sk-new"]["marketing_email"].ID, "g-new")
+		ds, err := s.ListDecisions(ctx, store.DecisionFilter{})
+		ok(t, err, "decisions")
+		equal(t, "decision stored", decisionIDs(ds), []string{"d-old"})
+
+		_, err = f.CompleteAndBegin(ctx, store.Completion{}, store.Begin{
+			Keys: []store.EventKey{key("web", "bad")}, Now: t0, Lease: lease,
+			Entries: [][]store.ConsentEntry{{entry("bad", "sk-bad", "", store.StatusGranted, t0, t0)}},
+		})
+		if err == nil {
+			t.Fatal("complete and begin with an entry without purpose: want an error")
 		}
 	}},
 }

@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Events", eventTests},
 		{"Begin", beginTests},
+		{"CompleteAndBegin", fusedTests},
 		{"Outbox", outboxTests},
 		{"Ledger", ledgerTests},
 		{"LapsedGrants", lapsedTests},

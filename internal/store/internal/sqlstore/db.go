@@ -114,6 +114,9 @@ type errCommit struct{ err error }
 func (e errCommit) Error() string { return e.err.Error() }
 func (e errCommit) Unwrap() error { return e.err }
 
+// Is lets callers outside this package recognise the case.
+func (e errCommit) Is(target error) bool { return target == store.ErrCommitUnknown }
+
 // tx runs fn in a write transaction. When the connection turns out to be
 // dead before COMMIT (a restarted server, a killed session), fn runs once
 // more on a fresh connection: nothing of the first run was kept, so callers

@@ -95,63 +95,97 @@ func (db *DB) claimTx(ctx context.Context, tx *sqlx.Tx, uniq []store.EventKey, n
 // BeginEvents claims, appends the winners' ledger entries and reads their
 // subjects' current consent in one transaction.
 func (db *DB) BeginEvents(ctx context.Context, b store.Begin) (store.Begun, error) {
-	out := store.Begun{Won: make([]bool, len(b.Keys)), Current: map[string]map[string]store.ConsentEntry{}}
 	if err := b.Check(); err != nil {
 		return store.Begun{}, err
 	}
 	if len(b.Keys) == 0 {
-		return out, nil
+		return store.Begun{Won: []bool{}, Current: map[string]map[string]store.ConsentEntry{}}, nil
 	}
-	uniq := sortedKeys(b.Keys)
-	recordedAt := time.Now()
-	err := db.tx(ctx, "begin events", func(tx *sqlx.Tx) error {
-		got, err := db.claimTx(ctx, tx, uniq, b.Now, b.Lease)
-		if err != nil {
-			return err
-		}
-		var (
-			rows     [][]any
-			subjects []string
-			asked    = map[string]bool{}
-		)
-		for i, k := range b.Keys {
-			// A key listed twice is won once, by its first occurrence.
-			out.Won[i] = got[k]
-			delete(got, k)
-			if !out.Won[i] {
-				continue
-			}
-			if b.Entries != nil {
-				for _, e := range b.Entries[i] {
-					rows = append(rows, db.ledgerRow(e, recordedAt))
-				}
-			}
-			if b.Subjects != nil && b.Subjects[i] != "" && !asked[b.Subjects[i]] {
-				asked[b.Subjects[i]] = true
-				subjects = append(subjects, b.Subjects[i])
-			}
-		}
-		if err := db.insertRows(ctx, tx, "INSERT INTO consent_ledger ("+ledgerCols+")", "", rows); err != nil {
-			return fmt.Errorf("append consent: %w", err)
-		}
-		clear(out.Current)
-		if len(subjects) > 0 && db.d.IndexReads != "" {
-			if _, err := db.txExec(ctx, tx, db.d.IndexReads); err != nil {
-				return fmt.Errorf("prepare consent read: %w", err)
-			}
-		}
-		return db.currentConsent(ctx, func(q string, args ...any) (*sql.Rows, error) {
-			rows, err := db.txQuery(ctx, tx, tx.Rebind(q), args...)
-			if err != nil {
-				return nil, err
-			}
-			return rows.Rows, nil
-		}, subjects, out.Current)
+	var out store.Begun
+	err := db.tx(ctx, "begin events", func(tx *sqlx.Tx) (err error) {
+		out, err = db.beginTx(ctx, tx, b, time.Now())
+		return err
 	})
 	if err != nil {
 		return store.Begun{}, err
 	}
 	return out, nil
+}
+
+// CompleteAndBegin runs a completion and then a begin in one transaction:
+// what a single-writer backend does for two batches at the price of one
+// commit. The begin sees the completion: a key completed and begun in the
+// same call is a duplicate.
+func (db *DB) CompleteAndBegin(ctx context.Context, c store.Completion, b store.Begin) (store.Begun, error) {
+	if err := b.Check(); err != nil {
+		return store.Begun{}, err
+	}
+	comp, err := db.completionRows(c)
+	if err != nil {
+		return store.Begun{}, err
+	}
+	var out store.Begun
+	err = db.tx(ctx, "complete and begin events", func(tx *sqlx.Tx) (err error) {
+		if err := db.completeTx(ctx, tx, comp); err != nil {
+			return err
+		}
+		out, err = db.beginTx(ctx, tx, b, time.Now())
+		return err
+	})
+	if err != nil {
+		return store.Begun{}, err
+	}
+	return out, nil
+}
+
+// beginTx is BeginEvents' work inside tx; b is checked.
+func (db *DB) beginTx(ctx context.Context, tx *sqlx.Tx, b store.Begin, recordedAt time.Time) (store.Begun, error) {
+	out := store.Begun{Won: make([]bool, len(b.Keys)), Current: map[string]map[string]store.ConsentEntry{}}
+	if len(b.Keys) == 0 {
+		return out, nil
+	}
+	got, err := db.claimTx(ctx, tx, sortedKeys(b.Keys), b.Now, b.Lease)
+	if err != nil {
+		return out, err
+	}
+	var (
+		rows     [][]any
+		subjects []string
+		asked    = map[string]bool{}
+	)
+	for i, k := range b.Keys {
+		// A key listed twice is won once, by its first occurrence.
+		out.Won[i] = got[k]
+		delete(got, k)
+		if !out.Won[i] {
+			continue
+		}
+		if b.Entries != nil {
+			for _, e := range b.Entries[i] {
+				rows = append(rows, db.ledgerRow(e, recordedAt))
+			}
+		}
+		if b.Subjects != nil && b.Subjects[i] != "" && !asked[b.Subjects[i]] {
+			asked[b.Subjects[i]] = true
+			subjects = append(subjects, b.Subjects[i])
+		}
+	}
+	if err := db.insertRows(ctx, tx, "INSERT INTO consent_ledger ("+ledgerCols+")", "", rows); err != nil {
+		return out, fmt.Errorf("append consent: %w", err)
+	}
+	if len(subjects) > 0 && db.d.IndexReads != "" {
+		if _, err := db.txExec(ctx, tx, db.d.IndexReads); err != nil {
+			return out, fmt.Errorf("prepare consent read: %w", err)
+		}
+	}
+	err = db.currentConsent(ctx, func(q string, args ...any) (*sql.Rows, error) {
+		rows, err := db.txQuery(ctx, tx, tx.Rebind(q), args...)
+		if err != nil {
+			return nil, err
+		}
+		return rows.Rows, nil
+	}, subjects, out.Current)
+	return out, err
 }
 
 func cmpKey(a, b store.EventKey) int {
@@ -163,46 +197,60 @@ func cmpKey(a, b store.EventKey) int {
 // meanwhile) is recorded as done all the same, so a redelivery stays a
 // duplicate.
 func (db *DB) CompleteEvents(ctx context.Context, c store.Completion) error {
+	comp, err := db.completionRows(c)
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, "complete events", func(tx *sqlx.Tx) error {
+		return db.completeTx(ctx, tx, comp)
+	})
+}
+
+// completion is a Completion as rows, encoded before any transaction.
+type completion struct {
+	seen, decisions, outbox [][]any
+}
+
+func (db *DB) completionRows(c store.Completion) (completion, error) {
 	done := slices.Clone(c.Done)
 	slices.SortFunc(done, cmpKey)
 	done = slices.Compact(done)
 	seenAt := db.ts(time.Now())
 
-	decisions := make([][]any, 0, len(c.Decisions))
+	out := completion{decisions: make([][]any, 0, len(c.Decisions)), outbox: make([][]any, 0, len(c.Outbox)), seen: make([][]any, 0, len(done))}
 	for _, d := range c.Decisions {
 		row, err := db.decisionRow(d)
 		if err != nil {
-			return fmt.Errorf("complete events: %w", err)
+			return out, fmt.Errorf("complete events: %w", err)
 		}
-		decisions = append(decisions, row)
+		out.decisions = append(out.decisions, row)
 	}
-	outbox := make([][]any, 0, len(c.Outbox))
 	for _, m := range c.Outbox {
 		row, err := db.outboxRow(m)
 		if err != nil {
-			return fmt.Errorf("complete events: %w", err)
+			return out, fmt.Errorf("complete events: %w", err)
 		}
-		outbox = append(outbox, row)
+		out.outbox = append(out.outbox, row)
 	}
-	seen := make([][]any, 0, len(done))
 	for _, k := range done {
-		seen = append(seen, []any{k.Connector, k.EventID, claimDone, seenAt})
+		out.seen = append(out.seen, []any{k.Connector, k.EventID, claimDone, seenAt})
 	}
+	return out, nil
+}
 
-	return db.tx(ctx, "complete events", func(tx *sqlx.Tx) error {
-		if err := db.insertRows(ctx, tx, "INSERT INTO seen_events (connector, event_id, state, claimed_at)",
-			" ON CONFLICT (connector, event_id) DO UPDATE SET state = 'done'", seen); err != nil {
-			return fmt.Errorf("mark done: %w", err)
-		}
-		if err := db.insertRows(ctx, tx, "INSERT INTO decisions ("+decisionCols+")",
-			" ON CONFLICT (id) DO NOTHING", decisions); err != nil {
-			return fmt.Errorf("insert decisions: %w", err)
-		}
-		if err := db.insertRows(ctx, tx, "INSERT INTO outbox ("+outboxCols+")", "", outbox); err != nil {
-			return fmt.Errorf("insert outbox: %w", err)
-		}
-		return nil
-	})
+func (db *DB) completeTx(ctx context.Context, tx *sqlx.Tx, c completion) error {
+	if err := db.insertRows(ctx, tx, "INSERT INTO seen_events (connector, event_id, state, claimed_at)",
+		" ON CONFLICT (connector, event_id) DO UPDATE SET state = 'done'", c.seen); err != nil {
+		return fmt.Errorf("mark done: %w", err)
+	}
+	if err := db.insertRows(ctx, tx, "INSERT INTO decisions ("+decisionCols+")",
+		" ON CONFLICT (id) DO NOTHING", c.decisions); err != nil {
+		return fmt.Errorf("insert decisions: %w", err)
+	}
+	if err := db.insertRows(ctx, tx, "INSERT INTO outbox ("+outboxCols+")", "", c.outbox); err != nil {
+		return fmt.Errorf("insert outbox: %w", err)
+	}
+	return nil
 }
 
 // ReleaseEvents removes pending claims; completed ones stay.
