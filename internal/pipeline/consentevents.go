@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -168,7 +167,7 @@ func (p *Pipeline) ErasureMessage(subjectKey string, removed int64, at time.Time
 }
 
 func (p *Pipeline) consentMessage(v ConsentEvent, ceType, source string, at time.Time) kafka.Message {
-	body, _ := json.Marshal(v) // strings, times and small structs: cannot fail
+	body, _ := v.marshalJSON() // errs only on a time RFC 3339 cannot hold, leaving body nil as json.Marshal does
 	return kafka.Message{
 		Topic: p.opts.ConsentTopic,
 		Key:   []byte(v.Subject.Key),

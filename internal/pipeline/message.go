@@ -3,7 +3,6 @@ package pipeline
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"sort"
 	"time"
 
@@ -98,7 +97,7 @@ func (p *Pipeline) message(c *config.Connector, w *prepared, topic string, field
 		}
 		v.Consent = rc
 	}
-	body, _ := json.Marshal(v) // only strings, maps and times: cannot fail
+	body, _ := v.marshalJSON() // errs only on a time RFC 3339 cannot hold, leaving body nil as json.Marshal does
 	t := now
 	if v.OccurredAt != nil {
 		t = *v.OccurredAt

@@ -127,7 +127,7 @@ func (p *Pipeline) recheckOne(v *Value, ledger map[string]store.ConsentEntry, no
 		rc.Purposes[name] = PurposeReceipt{Status: pd.Status, EntryID: pd.EntryID, Rule: pd.Rule}
 	}
 	nv.Consent = &rc
-	body, _ := json.Marshal(nv) // only strings, maps and times: cannot fail
+	body, _ := nv.marshalJSON() // errs only on a time RFC 3339 cannot hold, leaving body nil as json.Marshal does
 	d.Outcome, d.Rules = OutcomeForwarded, append([]string{RuleRecheckRewritten}, res.Rules...)
 	return recheck{value: body, decision: &d}
 }
