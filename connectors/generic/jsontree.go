@@ -2,10 +2,8 @@ package generic
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -38,6 +36,12 @@ type node struct {
 // read different data), and trailing data. Nesting deeper than maxDepth or a
 // string, number or key longer than maxField is ErrTooLarge, because it is a
 // limit rather than broken JSON. Errors give positions, never content.
+//
+// A hand-written parser reads the body in one pass: encoding/json's
+// Decoder.Token, used before, allocates for every token, and this runs for
+// every delivery. Its errors, positions included, are those of that Token
+// walk, kept in jsontree_ref_test.go as the reference, because operators
+// and tests match on them.
 func decodeStrict(body []byte, maxDepth, maxField int) (*node, error) {
 	if !utf8.Valid(body) {
 		off := firstInvalidUTF8(body)
@@ -47,141 +51,283 @@ func decodeStrict(body []byte, maxDepth, maxField int) (*node, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, ingest.Errorf(ingest.ErrMalformed, "body is empty: send a JSON object")
 	}
-	d := &decoder{body: body, dec: json.NewDecoder(bytes.NewReader(body)), maxDepth: maxDepth, maxField: maxField}
-	d.dec.UseNumber()
-	root, err := d.value(1)
+	p := &parser{body: body, maxDepth: maxDepth, maxField: maxField, chunk: min(max(len(body)/16, 8), 256)}
+	p.kids, p.keys = p.kidStack[:0], p.keyStack[:0]
+	root, err := p.value(1)
 	if err != nil {
 		return nil, err
 	}
-	end := d.dec.InputOffset()
-	if _, err := d.dec.Token(); err != io.EOF {
-		return nil, d.errAt(end, "unexpected data after the JSON value")
+	if end := p.pos; p.skipSpace() {
+		return nil, p.errAt(end, "unexpected data after the JSON value")
 	}
 	return root, nil
 }
 
-type decoder struct {
+type parser struct {
 	body     []byte
-	dec      *json.Decoder
+	pos      int
 	maxDepth int
 	maxField int
+
+	// lits counts the bytes of the strings (keys included), numbers and
+	// literals read so far. encoding/json read each of those with a scanner
+	// whose byte count it never reset, and put that count, not the input
+	// offset, into a syntax error found inside one; see syntaxIn.
+	lits int
+
+	// Nodes and the kids and keys slices are cut from shared chunks of
+	// chunk elements: a typical body then needs a few allocations instead
+	// of one per value.
+	chunk   int
+	nodes   []node
+	kidSlab []*node
+	keySlab []string
+
+	// kids and keys hold the children of the containers being read,
+	// innermost last, until a container knows its length and copies its
+	// own into the slabs. They start in the arrays, enough for most bodies.
+	kids     []*node
+	keys     []string
+	kidStack [16]*node
+	keyStack [16]string
+
+	buf  []byte // unescaping scratch
+	text string // the body as a string, made for the first key; see str
 }
 
-func (d *decoder) token() (json.Token, error) {
-	tok, err := d.dec.Token()
-	if err == nil {
-		return tok, nil
+// value reads the value that starts at the next non-space byte, where
+// encoding/json's Token would accept a value.
+func (p *parser) value(depth int) (*node, error) {
+	if !p.skipSpace() {
+		return nil, p.endsEarly()
 	}
-	// Not the decoder's message: it quotes the offending character.
-	var syn *json.SyntaxError
-	switch {
-	case errors.As(err, &syn):
-		return nil, d.errAt(syn.Offset, "invalid JSON syntax")
-	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, d.errAt(int64(len(d.body)), "JSON ends early")
-	default:
-		return nil, d.errAt(d.dec.InputOffset(), "invalid JSON")
-	}
-}
-
-func (d *decoder) value(depth int) (*node, error) {
-	start := d.dec.InputOffset()
-	tok, err := d.token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		if depth > d.maxDepth {
+	start := p.pos
+	switch c := p.body[start]; c {
+	case '{', '[':
+		if depth > p.maxDepth {
 			return nil, ingest.Errorf(ingest.ErrTooLarge, "JSON nests deeper than settings.limits.max_depth (%d) at %s",
-				d.maxDepth, d.where(start))
+				p.maxDepth, p.where(start))
 		}
-		if t == '{' {
-			return d.object(depth)
+		p.pos++
+		if c == '{' {
+			return p.object(depth)
 		}
-		return d.array(depth)
-	case string:
-		if len(t) > d.maxField {
-			return nil, d.tooLong(start)
+		return p.array(depth)
+	case ']', '}', ',', ':':
+		return nil, p.syntaxAt(start)
+	case '"':
+		s, err := p.str(false)
+		if err != nil {
+			return nil, err
 		}
-		return &node{kind: kindString, text: t}, nil
-	case json.Number:
-		if len(t) > d.maxField {
-			return nil, d.tooLong(start)
+		if len(s) > p.maxField {
+			return nil, p.tooLong(start)
 		}
-		return &node{kind: kindNumber, text: string(t)}, nil
-	case bool:
-		if t {
-			return &node{kind: kindBool, text: "true"}, nil
+		return p.newNode(kindString, s), nil
+	case 't':
+		return p.word("true", kindBool, "true")
+	case 'f':
+		return p.word("false", kindBool, "false")
+	case 'n':
+		return p.word("null", kindNull, "")
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		s, err := p.number()
+		if err != nil {
+			return nil, err
 		}
-		return &node{kind: kindBool, text: "false"}, nil
+		if len(s) > p.maxField {
+			return nil, p.tooLong(start)
+		}
+		return p.newNode(kindNumber, s), nil
 	default:
-		return &node{kind: kindNull}, nil
+		// Token handed any other byte to its value scanner, which failed
+		// on it; see syntaxIn.
+		return nil, p.syntaxIn(start, start)
 	}
 }
 
-func (d *decoder) object(depth int) (*node, error) {
-	n := &node{kind: kindObject}
-	seen := map[string]struct{}{}
-	for d.dec.More() {
-		start := d.dec.InputOffset()
-		tok, err := d.token()
+// object and array accept what encoding/json's Token accepted in each
+// state, and report a byte out of place at its own offset, as it did.
+func (p *parser) object(depth int) (*node, error) {
+	n := p.newNode(kindObject, "")
+	kidBase, keyBase := len(p.kids), len(p.keys)
+	var index map[string]struct{}
+	for first := true; ; first = false {
+		if !p.skipSpace() {
+			return nil, p.endsEarly()
+		}
+		c := p.body[p.pos]
+		if c == '}' {
+			p.pos++
+			break
+		}
+		if !first {
+			if c != ',' {
+				return nil, p.syntaxAt(p.pos)
+			}
+			p.pos++
+			if !p.skipSpace() {
+				return nil, p.endsEarly()
+			}
+			c = p.body[p.pos]
+		}
+		if c != '"' {
+			return nil, p.syntaxAt(p.pos)
+		}
+		start := p.pos
+		key, err := p.str(true)
 		if err != nil {
 			return nil, err
 		}
-		key, _ := tok.(string) // the decoder only hands back strings in key position
-		if len(key) > d.maxField {
-			return nil, d.tooLong(start)
+		if len(key) > p.maxField {
+			return nil, p.tooLong(start)
 		}
-		if _, dup := seen[key]; dup {
+		if isDup(p.keys[keyBase:], key, &index) {
 			return nil, ingest.Errorf(ingest.ErrMalformed, "duplicate object key %s at %s: the value to use is ambiguous",
-				quoteName(key), d.where(start))
+				quoteName(key), p.where(start))
 		}
-		seen[key] = struct{}{}
-		v, err := d.value(depth + 1)
+		if !p.skipSpace() {
+			return nil, p.endsEarly()
+		}
+		if p.body[p.pos] != ':' {
+			return nil, p.syntaxAt(p.pos)
+		}
+		p.pos++
+		v, err := p.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		n.keys = append(n.keys, key)
-		n.kids = append(n.kids, v)
+		p.keys = append(p.keys, key)
+		p.kids = append(p.kids, v)
 	}
-	if _, err := d.token(); err != nil { // '}'
-		return nil, err
-	}
+	n.keys = carve(&p.keySlab, p.keys[keyBase:], p.chunk)
+	n.kids = carve(&p.kidSlab, p.kids[kidBase:], p.chunk)
+	p.keys, p.kids = p.keys[:keyBase], p.kids[:kidBase]
 	return n, nil
 }
 
-func (d *decoder) array(depth int) (*node, error) {
-	n := &node{kind: kindArray}
-	for d.dec.More() {
-		v, err := d.value(depth + 1)
+func (p *parser) array(depth int) (*node, error) {
+	n := p.newNode(kindArray, "")
+	base := len(p.kids)
+	for first := true; ; first = false {
+		if !p.skipSpace() {
+			return nil, p.endsEarly()
+		}
+		c := p.body[p.pos]
+		if c == ']' {
+			p.pos++
+			break
+		}
+		if !first {
+			if c != ',' {
+				return nil, p.syntaxAt(p.pos)
+			}
+			p.pos++
+		}
+		v, err := p.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		n.kids = append(n.kids, v)
+		p.kids = append(p.kids, v)
 	}
-	if _, err := d.token(); err != nil { // ']'
-		return nil, err
-	}
+	n.kids = carve(&p.kidSlab, p.kids[base:], p.chunk)
+	p.kids = p.kids[:base]
 	return n, nil
 }
 
-func (d *decoder) tooLong(start int64) error {
+// isDup reports whether key is among keys, the object's earlier ones, and
+// remembers it. Small objects are searched directly; a map pays off only
+// once an object has many keys.
+func isDup(keys []string, key string, index *map[string]struct{}) bool {
+	const direct = 16
+	if *index == nil {
+		if len(keys) < direct {
+			return slices.Contains(keys, key)
+		}
+		*index = make(map[string]struct{}, 2*len(keys))
+		for _, k := range keys {
+			(*index)[k] = struct{}{}
+		}
+	}
+	if _, dup := (*index)[key]; dup {
+		return true
+	}
+	(*index)[key] = struct{}{}
+	return false
+}
+
+func (p *parser) newNode(kind nodeKind, text string) *node {
+	if len(p.nodes) == cap(p.nodes) {
+		p.nodes = make([]node, 0, p.chunk)
+	}
+	p.nodes = p.nodes[:len(p.nodes)+1]
+	n := &p.nodes[len(p.nodes)-1]
+	n.kind, n.text = kind, text
+	return n
+}
+
+// carve copies src into a slice cut from *slab, capped at its length so an
+// append to it can never overwrite a neighbour. Empty stays nil, as it was
+// when nodes were built with append.
+func carve[T any](slab *[]T, src []T, chunk int) []T {
+	n := len(src)
+	if n == 0 {
+		return nil
+	}
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]T, 0, max(n, chunk))
+	}
+	i := len(*slab)
+	*slab = append(*slab, src...)
+	return (*slab)[i : i+n : i+n]
+}
+
+// skipSpace moves past JSON whitespace and reports whether a byte is left.
+func (p *parser) skipSpace() bool {
+	for ; p.pos < len(p.body); p.pos++ {
+		switch p.body[p.pos] {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) tooLong(start int) error {
 	return ingest.Errorf(ingest.ErrTooLarge, "a value or key at %s is longer than settings.limits.max_field_bytes (%d)",
-		d.where(start), d.maxField)
+		p.where(start), p.maxField)
 }
 
-func (d *decoder) errAt(off int64, what string) error {
-	return ingest.Errorf(ingest.ErrMalformed, "%s at %s", what, d.where(off))
+// syntaxAt is a misplaced byte between values: encoding/json's Token
+// reported it at its input offset.
+func (p *parser) syntaxAt(off int) error {
+	return p.errAt(off, "invalid JSON syntax")
 }
 
-// where names a position; InputOffset sits before any whitespace that
-// precedes a token, so skip it to point at the token itself.
-func (d *decoder) where(off int64) string {
-	for off < int64(len(d.body)) && strings.IndexByte(" \t\r\n,:", d.body[off]) >= 0 {
+// syntaxIn is a bad byte at off inside the string, number or literal that
+// starts at start; see parser.lits for the offset encoding/json gave it.
+func (p *parser) syntaxIn(start, off int) error {
+	return p.errAt(p.lits+off-start+1, "invalid JSON syntax")
+}
+
+func (p *parser) endsEarly() error {
+	return p.errAt(len(p.body), "JSON ends early")
+}
+
+func (p *parser) errAt(off int, what string) error {
+	return ingest.Errorf(ingest.ErrMalformed, "%s at %s", what, p.where(off))
+}
+
+// where names a position. encoding/json's offsets could sit on the
+// whitespace, comma or colon before a token, and the messages have always
+// named the token itself, so skip those. (The parser reports limits and
+// duplicate keys at the token's own offset, where that skip also ends.)
+func (p *parser) where(off int) string {
+	for off < len(p.body) && strings.IndexByte(" \t\r\n,:", p.body[off]) >= 0 {
 		off++
 	}
-	line, col := position(d.body, off)
+	line, col := position(p.body, int64(off))
 	return fmt.Sprintf("line %d, column %d (byte offset %d)", line, col, off)
 }
 
