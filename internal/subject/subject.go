@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -38,6 +41,14 @@ func NormalizePhone(raw, defaultRegion string) (string, error) {
 	if raw == "" {
 		return "", ErrInvalidPhone
 	}
+	// Most numbers arrive already in E.164; the full parser spends its time
+	// in regular expressions that cannot change such a number.
+	if possible, ok := checkE164(raw); ok {
+		if !possible {
+			return "", ErrInvalidPhone
+		}
+		return raw, nil
+	}
 	region := strings.ToUpper(strings.TrimSpace(defaultRegion))
 	if region == "" {
 		region = "ZZ" // unknown region: the library then requires a leading +
@@ -49,6 +60,165 @@ func NormalizePhone(raw, defaultRegion string) (string, error) {
 		return "", ErrInvalidPhone
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// checkE164 answers for the plain E.164 strings ("+" and ASCII digits)
+// whose parse is certain without running phonenumbers.Parse, and reports
+// whether the number is possible. ok is false whenever Parse could do
+// anything but split off the country code: a national part that is too
+// short, too long or starts with 0 (Italian leading zeros, or an IDD retry
+// after an unknown code), and a national part the region's national prefix
+// or carrier code pattern matches (+7 8…, +54 9…), which Parse may strip or
+// rewrite. For the rest Parse yields exactly this country code and
+// national number, and Format(E164) gives back the input, since a national
+// number without leading zeros prints as written.
+func checkE164(s string) (possible, ok bool) {
+	// 1–3 code digits, then 2–17 national digits (Parse's own bounds).
+	if len(s) < 4 || len(s) > 21 || s[0] != '+' || s[1] == '0' {
+		return false, false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false, false
+		}
+	}
+	codes := callingCodes()
+	cc, n := 0, 1
+	for ; n <= 3; n++ {
+		cc = cc*10 + int(s[n]-'0')
+		if codes[cc].known {
+			break
+		}
+	}
+	if n > 3 {
+		return false, false
+	}
+	national := s[1+n:]
+	if len(national) < 2 || len(national) > 17 || national[0] == '0' {
+		return false, false
+	}
+	if c := &codes[cc]; c.prefixDigits&(1<<(national[0]-'0')) != 0 &&
+		(c.prefix == nil || c.prefix.MatchString(national)) {
+		return false, false
+	}
+	nn, err := strconv.ParseUint(national, 10, 64)
+	if err != nil {
+		return false, false
+	}
+	code := int32(cc)
+	num := phonenumbers.PhoneNumber{CountryCode: &code, NationalNumber: &nn}
+	return phonenumbers.IsPossibleNumberWithReason(&num) == phonenumbers.IS_POSSIBLE, true
+}
+
+// callingCode is what checkE164 needs to know about one country calling
+// code.
+type callingCode struct {
+	known bool
+	// prefixDigits has bit d set when the national-prefix-for-parsing
+	// pattern of the code's main region could match a national number
+	// starting with digit d; all bits when it could match anything. Most
+	// numbers are thus cleared without running the pattern.
+	prefixDigits uint16
+	// prefix is that pattern compiled as Parse compiles it; nil when there
+	// is none or it does not compile.
+	prefix *regexp.Regexp
+}
+
+const allDigits = 1<<10 - 1
+
+// callingCodes is indexed by country calling code. It is derived from the
+// library's metadata once, on first use, so programs that never see a
+// phone number pay nothing.
+var callingCodes = sync.OnceValue(buildCallingCodes)
+
+func buildCallingCodes() *[1000]callingCode {
+	var codes [1000]callingCode
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return &codes // nothing known: every number takes the full parser
+	}
+	regions := make(map[string]*phonenumbers.PhoneMetadata)
+	nonGeo := make(map[int32]*phonenumbers.PhoneMetadata)
+	for _, m := range coll.GetMetadata() {
+		if m.GetId() == "001" {
+			nonGeo[m.GetCountryCode()] = m
+		} else {
+			regions[m.GetId()] = m
+		}
+	}
+	for cc := range phonenumbers.GetSupportedCallingCodes() {
+		if cc <= 0 || cc >= len(codes) {
+			continue
+		}
+		// Parse strips national prefixes with the metadata of the code's
+		// main region (non-geographic codes have their own).
+		m := regions[phonenumbers.GetRegionCodeForCountryCode(cc)]
+		if m == nil {
+			m = nonGeo[int32(cc)]
+		}
+		c := callingCode{known: true, prefixDigits: allDigits}
+		if m != nil {
+			pattern := m.GetNationalPrefixForParsing()
+			c.prefixDigits = firstDigits(pattern)
+			if pattern != "" {
+				c.prefix, _ = regexp.Compile("^(?:" + pattern + ")")
+			}
+		}
+		codes[cc] = c
+	}
+	return &codes
+}
+
+// firstDigits returns the set of digits (bit d for digit d) that can start
+// a string the anchored pattern matches, as phonenumbers compiles it for
+// national prefixes. It errs towards more digits: all of them when the
+// pattern can match the empty string (it then applies to every number) or
+// does not compile. An empty pattern matches nothing.
+func firstDigits(pattern string) uint16 {
+	if pattern == "" {
+		return 0
+	}
+	re, err := syntax.Parse("^(?:"+pattern+")", syntax.Perl)
+	if err != nil {
+		return allDigits
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return allDigits
+	}
+	// Walk every path that consumes no input; the instructions that end
+	// such paths decide the first character.
+	var set uint16
+	seen := make([]bool, len(prog.Inst))
+	stack := []uint32{uint32(prog.Start)}
+	for len(stack) > 0 {
+		pc := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[pc] {
+			continue
+		}
+		seen[pc] = true
+		in := &prog.Inst[pc]
+		switch in.Op {
+		case syntax.InstAlt, syntax.InstAltMatch:
+			stack = append(stack, in.Out, in.Arg)
+		case syntax.InstCapture, syntax.InstNop, syntax.InstEmptyWidth:
+			// Assertions are taken as passing: that can only add digits.
+			stack = append(stack, in.Out)
+		case syntax.InstFail:
+		case syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
+			set = allDigits
+		case syntax.InstRune, syntax.InstRune1:
+			for d := range 10 {
+				if in.MatchRune('0' + rune(d)) {
+					set |= 1 << d
+				}
+			}
+		default: // InstMatch: the empty string matches
+			return allDigits
+		}
+	}
+	return set
 }
 
 // MinKeyLen is the shortest secret a Keyer accepts (256 bits).
