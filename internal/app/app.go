@@ -178,8 +178,14 @@ func Start(ctx context.Context, cfg *config.Gateway, o Options) (*Gateway, func(
 		Help:    "Requests served by one group-committed store call, by operation.",
 		Buckets: prometheus.ExponentialBuckets(1, 2, 8),
 	}, []string{"op"})
-	gc := groupcommit.Options{Observe: func(op string, n int, _ time.Duration) {
+	batchTime := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "consentgate_store_batch_seconds",
+		Help:    "Time of one group-committed store call, by operation; with SQLite's single writer their sum over time is how busy the writer is.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
+	}, []string{"op"})
+	gc := groupcommit.Options{Observe: func(op string, n int, took time.Duration) {
 		batched.WithLabelValues(op).Observe(float64(n))
+		batchTime.WithLabelValues(op).Observe(took.Seconds())
 	}}
 	if kind, _, _ := backend.Parse(cfg.Database.URL); kind == backend.KindSQLite {
 		gc.Writers = 1 // one writer connection: let batches form while it is busy
@@ -209,7 +215,7 @@ func Start(ctx context.Context, cfg *config.Gateway, o Options) (*Gateway, func(
 	g.Producer = prod
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), batched)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), batched, batchTime)
 	g.Registry = reg
 	g.Pipeline = pipeline.New(pipeline.Options{
 		Store: st, Producer: prod, Engine: l.Engine, Keyer: l.Keyer, PolicyVersion: l.Policy.Version,
