@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,30 @@ var ledgerTests = []test{
 		cur, err := s.CurrentConsent(ctx, []string{"sk"})
 		ok(t, err, "current")
 		equal(t, "winner", cur["sk"]["analytics"].ID, "later")
+	}},
+	{"FullTieLaterInsertWins", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		ok(t, s.AppendConsent(ctx, []store.ConsentEntry{entry("first", "sk", "analytics", store.StatusGranted, t0, t0)}), "append first")
+		ok(t, s.AppendConsent(ctx, []store.ConsentEntry{entry("second", "sk", "analytics", store.StatusDenied, t0, t0)}), "append second")
+		cur, err := s.CurrentConsent(ctx, []string{"sk"})
+		ok(t, err, "current")
+		equal(t, "winner", cur["sk"]["analytics"].ID, "second")
+	}},
+	{"ManySubjectsInOneRead", func(t *testing.T, s store.Store) {
+		// More subjects than one read statement looks up, with repeats.
+		ctx := t.Context()
+		var es []store.ConsentEntry
+		var keys []string
+		for i := range 300 {
+			sk := fmt.Sprint("sk-", i)
+			es = append(es, entry(fmt.Sprint("e-", i), sk, "marketing_email", store.StatusGranted, t0, t0))
+			keys = append(keys, sk, sk)
+		}
+		ok(t, s.AppendConsent(ctx, es), "append")
+		cur, err := s.CurrentConsent(ctx, append(keys, "sk-nobody"))
+		ok(t, err, "current")
+		equal(t, "subjects with consent", len(cur), 300)
+		equal(t, "last subject", cur["sk-299"]["marketing_email"].ID, "e-299")
 	}},
 	{"CurrentPerSubjectAndPurpose", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
