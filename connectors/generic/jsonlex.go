@@ -136,11 +136,8 @@ func (p *parser) number() (string, error) {
 	i := start
 	if b[i] == '-' {
 		i++
-		if i >= len(b) {
-			return "", p.endsEarly()
-		}
-		if !isDigit(b[i]) {
-			return "", p.syntaxIn(start, i)
+		if err := p.digitAt(start, i); err != nil {
+			return "", err
 		}
 	}
 	if b[i] == '0' {
@@ -150,11 +147,8 @@ func (p *parser) number() (string, error) {
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
-		if i >= len(b) {
-			return "", p.endsEarly()
-		}
-		if !isDigit(b[i]) {
-			return "", p.syntaxIn(start, i)
+		if err := p.digitAt(start, i); err != nil {
+			return "", err
 		}
 		i = digits(b, i)
 	}
@@ -163,17 +157,26 @@ func (p *parser) number() (string, error) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if i >= len(b) {
-			return "", p.endsEarly()
-		}
-		if !isDigit(b[i]) {
-			return "", p.syntaxIn(start, i)
+		if err := p.digitAt(start, i); err != nil {
+			return "", err
 		}
 		i = digits(b, i)
 	}
 	p.pos = i
 	p.lits += i - start
 	return string(b[start:i]), nil
+}
+
+// digitAt requires a digit at i, inside the number that starts at start:
+// after a minus sign, a decimal point or an exponent.
+func (p *parser) digitAt(start, i int) error {
+	if i >= len(p.body) {
+		return p.endsEarly()
+	}
+	if !isDigit(p.body[i]) {
+		return p.syntaxIn(start, i)
+	}
+	return nil
 }
 
 // word reads the literal lit (true, false or null) that starts at p.pos.

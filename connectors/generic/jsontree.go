@@ -153,25 +153,16 @@ func (p *parser) object(depth int) (*node, error) {
 	kidBase, keyBase := len(p.kids), len(p.keys)
 	var index map[string]struct{}
 	for first := true; ; first = false {
+		if done, err := p.nextItem(first, '}'); done || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
 		if !p.skipSpace() {
 			return nil, p.endsEarly()
 		}
-		c := p.body[p.pos]
-		if c == '}' {
-			p.pos++
-			break
-		}
-		if !first {
-			if c != ',' {
-				return nil, p.syntaxAt(p.pos)
-			}
-			p.pos++
-			if !p.skipSpace() {
-				return nil, p.endsEarly()
-			}
-			c = p.body[p.pos]
-		}
-		if c != '"' {
+		if p.body[p.pos] != '"' {
 			return nil, p.syntaxAt(p.pos)
 		}
 		start := p.pos
@@ -206,23 +197,35 @@ func (p *parser) object(depth int) (*node, error) {
 	return n, nil
 }
 
+// nextItem reads what comes before an element of an object or array: the
+// closing byte (done), or, before every element but the first, a comma.
+func (p *parser) nextItem(first bool, closing byte) (done bool, err error) {
+	if !p.skipSpace() {
+		return false, p.endsEarly()
+	}
+	c := p.body[p.pos]
+	if c == closing {
+		p.pos++
+		return true, nil
+	}
+	if !first {
+		if c != ',' {
+			return false, p.syntaxAt(p.pos)
+		}
+		p.pos++
+	}
+	return false, nil
+}
+
 func (p *parser) array(depth int) (*node, error) {
 	n := p.newNode(kindArray, "")
 	base := len(p.kids)
 	for first := true; ; first = false {
-		if !p.skipSpace() {
-			return nil, p.endsEarly()
-		}
-		c := p.body[p.pos]
-		if c == ']' {
-			p.pos++
-			break
-		}
-		if !first {
-			if c != ',' {
-				return nil, p.syntaxAt(p.pos)
+		if done, err := p.nextItem(first, ']'); done || err != nil {
+			if err != nil {
+				return nil, err
 			}
-			p.pos++
+			break
 		}
 		v, err := p.value(depth + 1)
 		if err != nil {
