@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/consentgate/consentgate/internal/adminapi"
-	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/store"
 	"github.com/consentgate/consentgate/internal/store/backend"
 )
@@ -86,18 +85,9 @@ func bootstrapToken(cmd *cobra.Command, name, role, file, url string) error {
 	if role != string(adminapi.RoleAdmin) {
 		return usageError{fmt.Errorf("--bootstrap creates an admin token; create other roles with that token")}
 	}
-	if url == "" {
-		cfg := config.Default()
-		if file != "" {
-			c, err := config.LoadGateway(file)
-			if err != nil {
-				return err
-			}
-			cfg = *c
-		} else if err := cfg.ApplyEnv(); err != nil {
-			return err
-		}
-		url = cfg.Database.URL
+	url, err := databaseURL(url, file)
+	if err != nil {
+		return err
 	}
 	st, err := backend.Open(cmd.Context(), url)
 	if err != nil {

@@ -57,18 +57,9 @@ gateway's database user may not change the schema. The database comes from
 --database-url, else CONSENTGATE_DATABASE_URL, else the config file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if url == "" {
-				cfg := config.Default()
-				if file != "" {
-					c, err := config.LoadGateway(file)
-					if err != nil {
-						return err
-					}
-					cfg = *c
-				} else if err := cfg.ApplyEnv(); err != nil {
-					return err
-				}
-				url = cfg.Database.URL
+			url, err := databaseURL(url, file)
+			if err != nil {
+				return err
 			}
 			return migrate(cmd.Context(), url, cmd)
 		},
@@ -76,6 +67,26 @@ gateway's database user may not change the schema. The database comes from
 	cmd.Flags().StringVarP(&file, "config", "c", "", "gateway config file (YAML)")
 	cmd.Flags().StringVar(&url, "database-url", "", "database URL (postgres://… or sqlite:PATH)")
 	return cmd
+}
+
+// databaseURL is the database a command works on: the --database-url flag,
+// else the config file's (with its env overrides), else the default with
+// CONSENTGATE_DATABASE_URL applied.
+func databaseURL(flag, file string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	cfg := config.Default()
+	if file != "" {
+		c, err := config.LoadGateway(file)
+		if err != nil {
+			return "", err
+		}
+		cfg = *c
+	} else if err := cfg.ApplyEnv(); err != nil {
+		return "", err
+	}
+	return cfg.Database.URL, nil
 }
 
 func migrate(ctx context.Context, url string, cmd *cobra.Command) error {
