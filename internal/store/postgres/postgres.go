@@ -87,6 +87,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 			Translate:  translate,
 			Transient:  transient,
 			IndexReads: "SET LOCAL enable_seqscan = off",
+			WriteCTE:   true,
 			IdleConns:  max(1, o.maxConns/2),
 		}),
 		migrations: sqlstore.Migrations{FS: mustSub(migrationFiles, "migrations"), Lock: true},

@@ -30,6 +30,9 @@ type Dialect struct {
 	// Transient reports a lost connection: the failed transaction did not
 	// commit and may be run again on a fresh connection. Nil: never.
 	Transient func(error) bool
+	// WriteCTE runs a completion as one statement of data-modifying CTEs
+	// (PostgreSQL) instead of a transaction of several.
+	WriteCTE bool
 	// IndexReads, when set, runs in a write transaction before the consent
 	// read of BeginEvents: PostgreSQL's "SET LOCAL enable_seqscan = off".
 	// Without statistics (a new or fast-growing ledger not yet analysed)
@@ -151,6 +154,31 @@ func (db *DB) txOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return errCommit{err}
 	}
 	return nil
+}
+
+// maxParams bounds the bind parameters of one statement, well under
+// PostgreSQL's 65535 and SQLite's 32766.
+const maxParams = 8000
+
+// exec runs one statement on its own (autocommit) through a cached
+// statement, once more after a lost connection. Only for statements that
+// may safely run twice: a lost connection may hide that the first run
+// committed.
+func (db *DB) exec(ctx context.Context, op, query string, args ...any) error {
+	query = db.W.Rebind(query)
+	run := func() error {
+		if st := db.ws.prepare(ctx, query); st != nil {
+			_, err := st.ExecContext(ctx, args...)
+			return err
+		}
+		_, err := db.W.ExecContext(ctx, query, args...)
+		return err
+	}
+	err := run()
+	for try := 1; err != nil && try < maxTries && db.retryable(ctx, err); try++ {
+		err = run()
+	}
+	return db.wrap(op, err)
 }
 
 // read runs a read-only fn on the read pool, once more after a lost

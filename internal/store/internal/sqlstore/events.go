@@ -201,9 +201,65 @@ func (db *DB) CompleteEvents(ctx context.Context, c store.Completion) error {
 	if err != nil {
 		return err
 	}
+	if db.d.WriteCTE {
+		if q, args, ok := db.completionStatement(comp); ok {
+			return db.exec(ctx, "complete events", q, args...)
+		}
+	}
 	return db.tx(ctx, "complete events", func(tx *sqlx.Tx) error {
 		return db.completeTx(ctx, tx, comp)
 	})
+}
+
+// completionStatement is a completion as one statement of data-modifying
+// CTEs, atomic on its own: one round trip where a transaction takes four
+// (BEGIN, two or three inserts, COMMIT). ok is false when a part is too
+// big for one VALUES list; the caller then uses a transaction.
+func (db *DB) completionStatement(c completion) (q string, args []any, ok bool) {
+	var b strings.Builder
+	parts := []struct {
+		head, suffix string
+		rows         [][]any
+	}{
+		{"INSERT INTO seen_events (connector, event_id, state, claimed_at)", " ON CONFLICT (connector, event_id) DO UPDATE SET state = 'done'", c.seen},
+		{"INSERT INTO decisions (" + decisionCols + ")", " ON CONFLICT (id) DO NOTHING", c.decisions},
+		{"INSERT INTO outbox (" + outboxCols + ")", "", c.outbox},
+	}
+	n := 0
+	for _, p := range parts {
+		if len(p.rows) == 0 {
+			continue
+		}
+		if len(p.rows)*len(p.rows[0]) > maxParams/2 {
+			return "", nil, false
+		}
+		if n == 0 {
+			b.WriteString("WITH ")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "w%d AS (%s VALUES ", n, p.head)
+		for i, r := range p.rows {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('(')
+			b.WriteString(strings.TrimSuffix(strings.Repeat("?,", len(r)), ","))
+			b.WriteByte(')')
+			args = append(args, r...)
+		}
+		b.WriteString(p.suffix)
+		b.WriteString(")")
+		n++
+	}
+	if n == 0 {
+		return "", nil, false
+	}
+	if len(args) > maxParams {
+		return "", nil, false
+	}
+	b.WriteString(" SELECT 1")
+	return b.String(), args, true
 }
 
 // completion is a Completion as rows, encoded before any transaction.
