@@ -88,6 +88,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 			Transient:  transient,
 			IndexReads: "SET LOCAL enable_seqscan = off",
 			WriteCTE:   true,
+			BeginFunc:  "consentgate_begin_events",
+			Array:      func(v any) any { return pq.Array(v) },
 			IdleConns:  max(1, o.maxConns/2),
 		}),
 		migrations: sqlstore.Migrations{FS: mustSub(migrationFiles, "migrations"), Lock: true},

@@ -33,6 +33,11 @@ type Dialect struct {
 	// WriteCTE runs a completion as one statement of data-modifying CTEs
 	// (PostgreSQL) instead of a transaction of several.
 	WriteCTE bool
+	// BeginFunc names a server-side function that does a whole Begin in
+	// one call (PostgreSQL, migration 00005), and Array wraps a Go slice
+	// as an array parameter for it. Empty: BeginEvents uses a transaction.
+	BeginFunc string
+	Array     func(any) any
 	// IndexReads, when set, runs in a write transaction before the consent
 	// read of BeginEvents: PostgreSQL's "SET LOCAL enable_seqscan = off".
 	// Without statistics (a new or fast-growing ledger not yet analysed)

@@ -101,6 +101,9 @@ func (db *DB) BeginEvents(ctx context.Context, b store.Begin) (store.Begun, erro
 	if len(b.Keys) == 0 {
 		return store.Begun{Won: []bool{}, Current: map[string]map[string]store.ConsentEntry{}}, nil
 	}
+	if db.d.BeginFunc != "" {
+		return db.beginCall(ctx, b)
+	}
 	var out store.Begun
 	err := db.tx(ctx, "begin events", func(tx *sqlx.Tx) (err error) {
 		out, err = db.beginTx(ctx, tx, b, time.Now())
