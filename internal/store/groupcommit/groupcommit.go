@@ -62,7 +62,7 @@ type Store struct {
 	store.Store // every method not overridden passes through
 
 	claim    *batcher[claimReq, []bool]
-	begin    *batcher[store.Begin, store.Begun]
+	begin    *batcher[beginReq, store.Begun]
 	ledger   *batcher[[]store.ConsentEntry, struct{}]
 	complete *batcher[store.Completion, struct{}]
 	current  *batcher[[]string, map[string]map[string]store.ConsentEntry]
@@ -161,7 +161,7 @@ func (s *Store) BeginEvents(ctx context.Context, b store.Begin) (store.Begun, er
 	if len(b.Keys) == 0 || b.Check() != nil {
 		return s.Store.BeginEvents(ctx, b)
 	}
-	return s.begin.do(ctx, b)
+	return s.begin.do(ctx, beginReq{Begin: b, solo: !mergeable(b.Keys)})
 }
 
 // AppendConsent joins the ledger batch.

@@ -16,21 +16,19 @@ func newStore(s store.Store, o Options) *Store {
 	w.claim = &batcher[claimReq, []bool]{
 		op: "claim events", name: "claim", max: o.MaxBatch, observe: o.Observe,
 		fits: func(a, b claimReq) bool {
-			d := a.now.Sub(b.now)
-			return !a.solo && !b.solo && a.lease == b.lease && d <= o.ClockSkew && d >= -o.ClockSkew
+			return !a.solo && !b.solo && sameWindow(a.now, b.now, a.lease, b.lease, o.ClockSkew)
 		},
 		one: func(ctx context.Context, r claimReq) ([]bool, error) {
 			return s.ClaimEvents(ctx, r.keys, r.now, r.lease)
 		},
 	}
 	w.claim.many = w.claimMany
-	w.begin = &batcher[store.Begin, store.Begun]{
+	w.begin = &batcher[beginReq, store.Begun]{
 		op: "begin events", name: "begin", max: o.MaxBatch, observe: o.Observe,
-		fits: func(a, b store.Begin) bool {
-			d := a.Now.Sub(b.Now)
-			return mergeable(a.Keys) && mergeable(b.Keys) && a.Lease == b.Lease && d <= o.ClockSkew && d >= -o.ClockSkew
+		fits: func(a, b beginReq) bool {
+			return !a.solo && !b.solo && sameWindow(a.Now, b.Now, a.Lease, b.Lease, o.ClockSkew)
 		},
-		one: s.BeginEvents,
+		one: func(ctx context.Context, r beginReq) (store.Begun, error) { return s.BeginEvents(ctx, r.Begin) },
 	}
 	w.begin.many = w.beginMany
 	w.ledger = &batcher[[]store.ConsentEntry, struct{}]{
@@ -69,6 +67,19 @@ func newStore(s store.Store, o Options) *Store {
 }
 
 func always[Q any](Q, Q) bool { return true }
+
+// sameWindow reports whether two claims may share a call: the same lease
+// and clocks within skew (the call uses the latest of them).
+func sameWindow(aNow, bNow time.Time, aLease, bLease, skew time.Duration) bool {
+	d := aNow.Sub(bNow)
+	return aLease == bLease && d <= skew && d >= -skew
+}
+
+// beginReq is a queued Begin; solo ones are never merged (see mergeable).
+type beginReq struct {
+	store.Begin
+	solo bool
+}
 
 type claimReq struct {
 	keys  []store.EventKey
@@ -128,12 +139,12 @@ func (s *Store) claimMany(ctx context.Context, batch []*call[claimReq, []bool]) 
 // batch. Like a merged claim, a merged Begin that fails is not retried per
 // caller: a failed COMMIT may have taken effect. Begins that could fail on
 // their own (invalid entries, unmergeable keys) never join a batch.
-func (s *Store) beginMany(ctx context.Context, batch []*call[store.Begin, store.Begun]) {
+func (s *Store) beginMany(ctx context.Context, batch []*call[beginReq, store.Begun]) {
 	got, err := s.Store.BeginEvents(ctx, mergeBegins(batch))
 	splitBegun(batch, got, err)
 }
 
-func mergeBegins(batch []*call[store.Begin, store.Begun]) store.Begin {
+func mergeBegins(batch []*call[beginReq, store.Begun]) store.Begin {
 	all := store.Begin{Now: batch[0].req.Now, Lease: batch[0].req.Lease}
 	for _, c := range batch {
 		n := len(c.req.Keys)
@@ -157,7 +168,7 @@ func mergeBegins(batch []*call[store.Begin, store.Begun]) store.Begin {
 
 // splitBegun hands each caller its share of a merged Begin's answer: its
 // won flags and, in maps of its own, the consent of its won subjects.
-func splitBegun(batch []*call[store.Begin, store.Begun], got store.Begun, err error) {
+func splitBegun(batch []*call[beginReq, store.Begun], got store.Begun, err error) {
 	off := 0
 	for _, c := range batch {
 		n := len(c.req.Keys)
@@ -203,7 +214,7 @@ type completeAndBeginner interface {
 // meanwhile; fuseComplete the other way round. With a single writer the
 // two operations only ever take turns, so one transaction for both halves
 // the commits without making anyone wait longer.
-func (s *Store) fuseBegin(begins []*call[store.Begin, store.Begun]) bool {
+func (s *Store) fuseBegin(begins []*call[beginReq, store.Begun]) bool {
 	start := time.Now()
 	comps, _ := s.complete.take()
 	if len(comps) == 0 {
@@ -231,7 +242,7 @@ func (s *Store) fuseComplete(comps []*call[store.Completion, struct{}]) bool {
 // failed the begins fail (their claims may have been taken, see
 // beginMany) and the completions, which may be written twice, are run
 // again caller by caller.
-func (s *Store) runFused(comps []*call[store.Completion, struct{}], begins []*call[store.Begin, store.Begun]) {
+func (s *Store) runFused(comps []*call[store.Completion, struct{}], begins []*call[beginReq, store.Begun]) {
 	ctx, release := joinContexts(append(contexts(comps), contexts(begins)...))
 	defer release()
 	got, err := s.fused.CompleteAndBegin(ctx, mergeCompletions(comps), mergeBegins(begins))

@@ -20,6 +20,8 @@ var beginTests = []test{
 			entry("old-sms", "sk-a", "marketing_sms", store.StatusGranted, t0.Add(-time.Hour), t0.Add(-time.Hour)),
 		}), "append earlier grant")
 		mine := entry("new-email", "sk-a", "marketing_email", store.StatusGranted, t0, t0)
+		exp := t0.Add(365 * 24 * time.Hour)
+		mine.ExpiresAt, mine.Platform, mine.Connector, mine.NoticeID = &exp, "meta", "meta-a", "privacy"
 		got, err := s.BeginEvents(ctx, store.Begin{
 			Keys: []store.EventKey{key("web", "e1")}, Now: t0, Lease: lease,
 			Entries: [][]store.ConsentEntry{{mine}}, Subjects: []string{"sk-a"},

@@ -34,29 +34,28 @@ func (db *DB) beginCall(ctx context.Context, b store.Begin) (store.Begun, error)
 		}
 	}
 	type row struct {
-		K             int        `json:"k"`
-		ID            string     `json:"id"`
-		SubjectKey    string     `json:"subject_key"`
-		Purpose       string     `json:"purpose"`
-		Status        string     `json:"status"`
-		Method        string     `json:"method"`
-		Platform      string     `json:"platform"`
-		Connector     string     `json:"connector"`
-		Form          string     `json:"form"`
-		CheckboxKey   string     `json:"checkbox_key"`
-		NoticeID      string     `json:"notice_id"`
-		NoticeVersion string     `json:"notice_version"`
-		ObtainedAt    time.Time  `json:"obtained_at"`
-		RecordedAt    time.Time  `json:"recorded_at"`
-		ExpiresAt     *time.Time `json:"expires_at"`
-		PayloadSHA256 string     `json:"payload_sha256"`
-		RequestID     string     `json:"request_id"`
+		K             int    `json:"k"`
+		ID            string `json:"id"`
+		SubjectKey    string `json:"subject_key"`
+		Purpose       string `json:"purpose"`
+		Status        string `json:"status"`
+		Method        string `json:"method"`
+		Platform      string `json:"platform"`
+		Connector     string `json:"connector"`
+		Form          string `json:"form"`
+		CheckboxKey   string `json:"checkbox_key"`
+		NoticeID      string `json:"notice_id"`
+		NoticeVersion string `json:"notice_version"`
+		ObtainedAt    any    `json:"obtained_at"` // db.ts: a time, or nil for NULL
+		RecordedAt    any    `json:"recorded_at"`
+		ExpiresAt     any    `json:"expires_at"`
+		PayloadSHA256 string `json:"payload_sha256"`
+		RequestID     string `json:"request_id"`
 	}
 	rows := []row{}
 	var subjects []string
 	asked := map[string]bool{}
 	recordedAt := time.Now()
-	micro := func(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 	for i, k := range b.Keys {
 		if first[k] != i {
 			continue
@@ -69,20 +68,14 @@ func (db *DB) beginCall(ctx context.Context, b store.Begin) (store.Begun, error)
 			continue
 		}
 		for _, e := range b.Entries[i] {
-			if e.ID == "" {
-				e.ID = store.NewID()
-			}
-			if e.RecordedAt.IsZero() {
-				e.RecordedAt = recordedAt
-			}
+			e = filled(e, recordedAt)
 			r := row{K: index[k], ID: e.ID, SubjectKey: e.SubjectKey, Purpose: e.Purpose, Status: e.Status,
 				Method: e.Method, Platform: e.Platform, Connector: e.Connector, Form: e.Form,
 				CheckboxKey: e.CheckboxKey, NoticeID: e.NoticeID, NoticeVersion: e.NoticeVersion,
-				ObtainedAt: micro(e.ObtainedAt), RecordedAt: micro(e.RecordedAt),
+				ObtainedAt: db.ts(e.ObtainedAt), RecordedAt: db.ts(e.RecordedAt),
 				PayloadSHA256: e.PayloadSHA256, RequestID: e.RequestID}
 			if e.ExpiresAt != nil {
-				t := micro(*e.ExpiresAt)
-				r.ExpiresAt = &t
+				r.ExpiresAt = db.ts(*e.ExpiresAt)
 			}
 			rows = append(rows, r)
 		}
@@ -120,10 +113,8 @@ func (db *DB) beginCall(ctx context.Context, b store.Begin) (store.Begun, error)
 			lr   ledgerRow
 			seq  int64
 		)
-		if err := res.Scan(&kind, &k.Connector, &k.EventID, &lr.ID, &lr.SubjectKey, &lr.Purpose, &lr.Status, &lr.Method,
-			&lr.Platform, &lr.Connector, &lr.Form, &lr.CheckboxKey, &lr.NoticeID,
-			&lr.NoticeVersion, &lr.ObtainedAt, &lr.RecordedAt, &lr.ExpiresAt,
-			&lr.PayloadSHA256, &lr.RequestID, &seq); err != nil {
+		dest := append(append([]any{&kind, &k.Connector, &k.EventID}, lr.dest()...), &seq)
+		if err := res.Scan(dest...); err != nil {
 			return store.Begun{}, db.wrap("begin events", err)
 		}
 		if kind == "c" {

@@ -62,15 +62,30 @@ func (db *DB) AppendConsent(ctx context.Context, entries []store.ConsentEntry) e
 	})
 }
 
-// ledgerRow is e's row in ledgerCols order. An entry without ID gets a
-// fresh one, without RecordedAt the given time.
-func (db *DB) ledgerRow(e store.ConsentEntry, recordedAt time.Time) []any {
+// dest is the Scan destination of a row in ledgerCols order, scanned by
+// hand on the hot reads, where reflection-based scanning was a visible
+// share.
+func (r *ledgerRow) dest() []any {
+	return []any{&r.ID, &r.SubjectKey, &r.Purpose, &r.Status, &r.Method, &r.Platform, &r.Connector,
+		&r.Form, &r.CheckboxKey, &r.NoticeID, &r.NoticeVersion, &r.ObtainedAt, &r.RecordedAt,
+		&r.ExpiresAt, &r.PayloadSHA256, &r.RequestID}
+}
+
+// filled gives an entry without ID a fresh one and without RecordedAt the
+// given time, as every append does.
+func filled(e store.ConsentEntry, recordedAt time.Time) store.ConsentEntry {
 	if e.ID == "" {
 		e.ID = store.NewID()
 	}
 	if e.RecordedAt.IsZero() {
 		e.RecordedAt = recordedAt
 	}
+	return e
+}
+
+// ledgerRow is e's row in ledgerCols order, filled.
+func (db *DB) ledgerRow(e store.ConsentEntry, recordedAt time.Time) []any {
+	e = filled(e, recordedAt)
 	var expires any
 	if e.ExpiresAt != nil {
 		expires = db.ts(*e.ExpiresAt)
@@ -128,10 +143,7 @@ func (db *DB) currentConsent(ctx context.Context, query func(q string, args ...a
 			// Scanned by hand, in ledgerCols order: this is the hot read,
 			// and reflection-based scanning was a visible share of it.
 			var row ledgerRow
-			if err := rows.Scan(&row.ID, &row.SubjectKey, &row.Purpose, &row.Status, &row.Method,
-				&row.Platform, &row.Connector, &row.Form, &row.CheckboxKey, &row.NoticeID,
-				&row.NoticeVersion, &row.ObtainedAt, &row.RecordedAt, &row.ExpiresAt,
-				&row.PayloadSHA256, &row.RequestID); err != nil {
+			if err := rows.Scan(row.dest()...); err != nil {
 				rows.Close()
 				return err
 			}
