@@ -297,6 +297,7 @@ func Start(ctx context.Context, cfg *config.Gateway, o Options) (*Gateway, func(
 		if err := workers.Wait(); err != nil {
 			log.Warn("workers", "err", err)
 		}
+		g.Pipeline.Drain()
 		if err := prod.Close(); err != nil {
 			log.Warn("kafka flush", "err", err)
 		}

@@ -44,6 +44,7 @@ type Options struct {
 type Pipeline struct {
 	opts       Options
 	connectors atomic.Pointer[map[string]*config.Connector]
+	marks      *marks
 }
 
 // New returns a pipeline; call SetConnectors before use.
@@ -63,7 +64,7 @@ func New(o Options) *Pipeline {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	p := &Pipeline{opts: o}
+	p := &Pipeline{opts: o, marks: &marks{st: o.Store, log: o.Log}}
 	empty := map[string]*config.Connector{}
 	p.connectors.Store(&empty)
 	return p

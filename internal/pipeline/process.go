@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/consentgate/consentgate/internal/config"
@@ -123,18 +125,40 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 	// become durable together.
 	msgs = append(msgs, p.ConsentMessages(entries)...)
 
-	queued := false
+	// The audit lines and the records go out side by side: both must be
+	// durable before the answer, and neither needs the other, so the store
+	// writes the decisions while the producer waits for its acknowledgement
+	// instead of after it. The claims stay pending until both are done.
+	queued, audited := false, false
 	if len(msgs) > 0 {
+		var auditErr error
+		var audit sync.WaitGroup
+		audit.Go(func() {
+			done := p.marks.take() // earlier deliveries' marks ride along
+			auditErr = st.CompleteEvents(context.WithoutCancel(ctx), store.Completion{Decisions: decisions, Done: done})
+			if auditErr != nil {
+				p.marks.add(done)
+			}
+		})
 		pctx, cancel := context.WithTimeout(ctx, p.opts.KafkaTimeout)
 		err := p.opts.Producer.Produce(pctx, msgs...)
 		cancel()
+		audit.Wait()
 		if err != nil {
 			p.opts.Log.Warn("kafka did not take the records in time; using the outbox", "connector", c.ID, "records", len(msgs), "err", err)
 			queued = true
 		}
+		if auditErr != nil {
+			p.opts.Log.Warn("record decisions beside the kafka produce; retrying with the completion", "connector", c.ID, "records", len(decisions), "err", auditErr)
+		}
+		audited = auditErr == nil
 	}
 	comp := store.Completion{Done: claimed, Decisions: decisions}
-	if queued {
+	switch {
+	case queued:
+		// Stored again with the outcome queued: a decision stored again
+		// replaces the first one's outcome.
+		comp.Decisions = slices.Clone(decisions)
 		for _, m := range msgs {
 			comp.Outbox = append(comp.Outbox, toOutbox(m, now))
 		}
@@ -143,15 +167,23 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 				comp.Decisions[i].Outcome = OutcomeQueued
 			}
 		}
-	}
-	if err := st.CompleteEvents(context.WithoutCancel(ctx), comp); err != nil {
-		if !queued {
-			// Kafka has the records: the answer is 200. The pending claims
-			// expire after the lease, so a platform retry may forward a
-			// second copy — at-least-once, with a stable CloudEvents id.
-			p.opts.Log.Error("complete events after kafka ack", "connector", c.ID, "err", err)
-		} else {
+		if err := st.CompleteEvents(context.WithoutCancel(ctx), comp); err != nil {
+			if audited {
+				p.unaudit(ctx, c, decisions)
+			}
 			return res, release(fmt.Errorf("kafka unavailable and outbox write failed: %w", err))
+		}
+	case audited:
+		// Kafka has the records and the store their decisions: the answer
+		// need not wait for the claims to be marked done (see marks).
+		p.marks.add(claimed)
+	default:
+		if err := st.CompleteEvents(context.WithoutCancel(ctx), comp); err != nil {
+			// Kafka has the records (or none were to be sent): the answer
+			// is 200. The pending claims expire after the lease, so a
+			// platform retry may forward a second copy — at-least-once,
+			// with a stable CloudEvents id.
+			p.opts.Log.Error("complete events after kafka ack", "connector", c.ID, "err", err)
 		}
 	}
 	for _, d := range comp.Decisions {
@@ -173,6 +205,24 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 	}
 	return res, p.awaitInFlight(ctx, lost)
 }
+
+// unaudit stores decisions again as failed: they were recorded beside a
+// produce that did not succeed, and the delivery is answered with an error,
+// so the platform's retry makes the decisions that count. Best effort: the
+// store has just failed once.
+func (p *Pipeline) unaudit(ctx context.Context, c *config.Connector, decisions []store.Decision) {
+	failed := slices.Clone(decisions)
+	for i := range failed {
+		failed[i].Outcome, failed[i].Topic = OutcomeFailed, ""
+	}
+	if err := p.opts.Store.CompleteEvents(context.WithoutCancel(ctx), store.Completion{Decisions: failed}); err != nil {
+		p.opts.Log.Error("mark decisions of an undelivered request failed", "connector", c.ID, "records", len(failed), "err", err)
+	}
+}
+
+// Drain marks the claims of answered deliveries done. Call it after the
+// HTTP server and the workers stopped, before the store closes.
+func (p *Pipeline) Drain() { p.marks.drain() }
 
 // errInFlight: a duplicate whose first delivery is not durable yet.
 var errInFlight = errors.New("an earlier delivery of the same event is still being processed; retry shortly")
@@ -220,6 +270,9 @@ const (
 	OutcomeDropped   = "dropped"
 	OutcomeQueued    = "queued"
 	OutcomeTest      = "test"
+	// OutcomeFailed: decided, but neither Kafka nor the outbox took the
+	// record; the delivery was answered with an error (the platform retries).
+	OutcomeFailed = "failed"
 )
 
 // prepare maps fields, keys the subject and turns checkbox answers into

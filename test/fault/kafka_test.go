@@ -72,9 +72,14 @@ func TestWithdrawalWhileQueuedWins(t *testing.T) {
 
 	ctx := context.Background()
 	subjects := map[string]string{}
-	ds, err := gw.Store.ListDecisions(ctx, store.DecisionFilter{Outcome: pipeline.OutcomeQueued})
+	// Decisions are stored while Kafka is still to answer; the outbox
+	// completion stores them again as queued: one line per record.
+	ds, err := gw.Store.ListDecisions(ctx, store.DecisionFilter{Connector: "web"})
 	gwtest.Must(t, err)
 	for _, d := range ds {
+		if _, twice := subjects[d.EventID]; twice || d.Outcome != pipeline.OutcomeQueued {
+			t.Errorf("decision %s of %s: outcome %q (seen before: %v), want one queued decision per record", d.ID, d.EventID, d.Outcome, twice)
+		}
 		subjects[d.EventID] = d.SubjectKey
 	}
 	now := time.Now().UTC()
@@ -153,6 +158,17 @@ func TestNothingCanKeepItAnswers503WithRetryAfter(t *testing.T) {
 	got := readTopic(t, gw.Brokers, leadsTopic, map[string]bool{"evt-503": true}, 20*time.Second)
 	if n := len(got["evt-503"]); n != 1 {
 		t.Errorf("%d copies of the record, want 1", n)
+	}
+	ds, err := gw.Store.ListDecisions(context.Background(), store.DecisionFilter{Connector: "web"})
+	gwtest.Must(t, err)
+	var outcomes []string
+	for _, d := range ds {
+		if d.EventID == "evt-503" {
+			outcomes = append(outcomes, d.Outcome)
+		}
+	}
+	if len(outcomes) != 1 || (outcomes[0] != pipeline.OutcomeForwarded && outcomes[0] != pipeline.OutcomeQueued) {
+		t.Errorf("decisions of the record: %v, want one, forwarded or queued", outcomes)
 	}
 }
 

@@ -106,6 +106,36 @@ var catalogTests = []test{
 		ok(t, err, "list dropped")
 		equal(t, "round trip", got, []store.Decision{all[1]})
 	}},
+	{"DecisionStoredAgainTakesNewOutcome", func(t *testing.T, s store.Store) {
+		// The gateway records decisions while Kafka is still to answer; when
+		// Kafka fails and the outbox takes the records, it stores them again
+		// as queued, in the completion that also marks the claims done.
+		ctx := t.Context()
+		d := decision("q1", "meta", "e1", "forwarded", t0)
+		other := decision("q2", "meta", "e2", "dropped", t0.Add(time.Second))
+		ok(t, s.CompleteEvents(ctx, store.Completion{Decisions: []store.Decision{d, other}}), "store decisions")
+		queued := d
+		queued.Outcome = "queued"
+		k := key("meta", "e1")
+		won, err := s.ClaimEvents(ctx, []store.EventKey{k}, t0, time.Minute)
+		ok(t, err, "claim")
+		equal(t, "won", won, []bool{true})
+		ok(t, s.CompleteEvents(ctx, store.Completion{Done: []store.EventKey{k}, Decisions: []store.Decision{queued}}), "store again as queued")
+		got, err := s.ListDecisions(ctx, store.DecisionFilter{})
+		ok(t, err, "list")
+		equal(t, "after the second store", got, []store.Decision{other, queued})
+		pending, err := s.PendingEvents(ctx, []store.EventKey{k})
+		ok(t, err, "pending")
+		equal(t, "claim done", pending, []bool{false})
+
+		// Merged completions may carry one id twice: the later one counts.
+		failed := d
+		failed.Outcome, failed.Topic = "failed", ""
+		ok(t, s.CompleteEvents(ctx, store.Completion{Decisions: []store.Decision{queued, failed}}), "store twice in one call")
+		got, err = s.ListDecisions(ctx, store.DecisionFilter{Connector: "meta", Outcome: "failed"})
+		ok(t, err, "list failed")
+		equal(t, "later one counts", got, []store.Decision{failed})
+	}},
 	{"Notices", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		_, err := s.GetNotice(ctx, "privacy", "1")

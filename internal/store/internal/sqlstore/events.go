@@ -225,7 +225,7 @@ func (db *DB) completionStatement(c completion) (q string, args []any, ok bool) 
 		rows         [][]any
 	}{
 		{"INSERT INTO seen_events (connector, event_id, state, claimed_at)", " ON CONFLICT (connector, event_id) DO UPDATE SET state = 'done'", c.seen},
-		{"INSERT INTO decisions (" + decisionCols + ")", " ON CONFLICT (id) DO NOTHING", c.decisions},
+		{"INSERT INTO decisions (" + decisionCols + ")", decisionUpsert, c.decisions},
 		{"INSERT INTO outbox (" + outboxCols + ")", "", c.outbox},
 	}
 	n := 0
@@ -265,6 +265,10 @@ func (db *DB) completionStatement(c completion) (q string, args []any, ok bool) 
 	return b.String(), args, true
 }
 
+// decisionUpsert: a decision stored again (the same id) takes the new
+// outcome and topic, as when records first sent to Kafka end in the outbox.
+const decisionUpsert = " ON CONFLICT (id) DO UPDATE SET outcome = excluded.outcome, topic = excluded.topic"
+
 // completion is a Completion as rows, encoded before any transaction.
 type completion struct {
 	seen, decisions, outbox [][]any
@@ -277,7 +281,19 @@ func (db *DB) completionRows(c store.Completion) (completion, error) {
 	seenAt := db.ts(time.Now())
 
 	out := completion{decisions: make([][]any, 0, len(c.Decisions)), outbox: make([][]any, 0, len(c.Outbox)), seen: make([][]any, 0, len(done))}
-	for _, d := range c.Decisions {
+	// One statement may not update a row twice: of decisions merged with
+	// the same id, the last one counts.
+	var last map[string]int
+	if len(c.Decisions) > 1 {
+		last = make(map[string]int, len(c.Decisions))
+		for i, d := range c.Decisions {
+			last[d.ID] = i
+		}
+	}
+	for i, d := range c.Decisions {
+		if last != nil && last[d.ID] != i {
+			continue
+		}
 		row, err := db.decisionRow(d)
 		if err != nil {
 			return out, fmt.Errorf("complete events: %w", err)
@@ -303,7 +319,7 @@ func (db *DB) completeTx(ctx context.Context, tx *sqlx.Tx, c completion) error {
 		return fmt.Errorf("mark done: %w", err)
 	}
 	if err := db.insertRows(ctx, tx, "INSERT INTO decisions ("+decisionCols+")",
-		" ON CONFLICT (id) DO NOTHING", c.decisions); err != nil {
+		decisionUpsert, c.decisions); err != nil {
 		return fmt.Errorf("insert decisions: %w", err)
 	}
 	if err := db.insertRows(ctx, tx, "INSERT INTO outbox ("+outboxCols+")", "", c.outbox); err != nil {
