@@ -204,6 +204,13 @@ func (db *DB) CompleteEvents(ctx context.Context, c store.Completion) error {
 	if err != nil {
 		return err
 	}
+	if db.d.WriteCTE && db.d.Array != nil && len(comp.outbox) == 0 && len(comp.seen)+len(comp.decisions) > 0 {
+		q, args, err := db.completionArrays(comp)
+		if err != nil {
+			return fmt.Errorf("complete events: %w", err)
+		}
+		return db.exec(ctx, "complete events", q, args...)
+	}
 	if db.d.WriteCTE {
 		if q, args, ok := db.completionStatement(comp); ok {
 			return db.exec(ctx, "complete events", q, args...)
