@@ -3,11 +3,11 @@ package pipeline
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/consentgate/consentgate/internal/jsonw"
 )
 
 // Record values and consent events are encoded by hand: json.Marshal spent
@@ -59,34 +59,34 @@ func release(p *[]byte, b []byte, err error) ([]byte, error) {
 // appendJSON appends json.Marshal(v) to b.
 func (v *Value) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, v.ID)
+	b = jsonw.AppendString(b, v.ID)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, v.Type)
+	b = jsonw.AppendString(b, v.Type)
 	b = append(b, `,"event_type":`...)
-	b = appendJSONString(b, v.EventType)
+	b = jsonw.AppendString(b, v.EventType)
 
 	b = append(b, `,"source":{"platform":`...)
-	b = appendJSONString(b, v.Source.Platform)
+	b = jsonw.AppendString(b, v.Source.Platform)
 	b = append(b, `,"connector":`...)
-	b = appendJSONString(b, v.Source.Connector)
+	b = jsonw.AppendString(b, v.Source.Connector)
 	b = append(b, `,"event_id":`...)
-	b = appendJSONString(b, v.Source.EventID)
+	b = jsonw.AppendString(b, v.Source.EventID)
 	if v.Source.Form != "" {
 		b = append(b, `,"form":`...)
-		b = appendJSONString(b, v.Source.Form)
+		b = jsonw.AppendString(b, v.Source.Form)
 	}
 
 	b = append(b, `},"subject":{"key":`...)
-	b = appendJSONString(b, v.Subject.Key)
+	b = jsonw.AppendString(b, v.Subject.Key)
 	b = append(b, `,"key_source":`...)
-	b = appendJSONString(b, v.Subject.KeySource)
+	b = jsonw.AppendString(b, v.Subject.KeySource)
 	if v.Subject.Jurisdiction != "" {
 		b = append(b, `,"jurisdiction":`...)
-		b = appendJSONString(b, v.Subject.Jurisdiction)
+		b = jsonw.AppendString(b, v.Subject.Jurisdiction)
 	}
 	if v.Subject.Regime != "" {
 		b = append(b, `,"regime":`...)
-		b = appendJSONString(b, v.Subject.Regime)
+		b = jsonw.AppendString(b, v.Subject.Regime)
 	}
 	b = append(b, '}')
 
@@ -105,7 +105,7 @@ func (v *Value) appendJSON(b []byte) ([]byte, error) {
 		b = append(b, `,"test":true`...)
 	}
 	b = append(b, `,"fields":`...)
-	b = appendMap(b, v.Fields, appendJSONString)
+	b = jsonw.AppendMap(b, v.Fields, jsonw.AppendString)
 	if v.Consent != nil {
 		b = append(b, `,"consent":`...)
 		b = appendReceipt(b, v.Consent)
@@ -115,37 +115,37 @@ func (v *Value) appendJSON(b []byte) ([]byte, error) {
 
 func appendReceipt(b []byte, r *Receipt) []byte {
 	b = append(b, `{"policy_version":`...)
-	b = appendJSONString(b, r.PolicyVersion)
+	b = jsonw.AppendString(b, r.PolicyVersion)
 	if r.GPC {
 		b = append(b, `,"gpc":true`...)
 	}
 	b = append(b, `,"purposes":`...)
-	b = appendMap(b, r.Purposes, appendPurposeReceipt)
+	b = jsonw.AppendMap(b, r.Purposes, appendPurposeReceipt)
 	b = append(b, `,"fields":`...)
-	b = appendMap(b, r.Fields, appendFieldReceipt)
+	b = jsonw.AppendMap(b, r.Fields, appendFieldReceipt)
 	return append(b, '}')
 }
 
 func appendPurposeReceipt(b []byte, p PurposeReceipt) []byte {
 	b = append(b, `{"status":`...)
-	b = appendJSONString(b, p.Status)
+	b = jsonw.AppendString(b, p.Status)
 	if p.EntryID != "" {
 		b = append(b, `,"entry_id":`...)
-		b = appendJSONString(b, p.EntryID)
+		b = jsonw.AppendString(b, p.EntryID)
 	}
 	b = append(b, `,"rule":`...)
-	b = appendJSONString(b, p.Rule)
+	b = jsonw.AppendString(b, p.Rule)
 	return append(b, '}')
 }
 
 func appendFieldReceipt(b []byte, f FieldReceipt) []byte {
 	b = append(b, `{"action":`...)
-	b = appendJSONString(b, f.Action)
+	b = jsonw.AppendString(b, f.Action)
 	b = append(b, `,"rule":`...)
-	b = appendJSONString(b, f.Rule)
+	b = jsonw.AppendString(b, f.Rule)
 	if f.Category != "" {
 		b = append(b, `,"category":`...)
-		b = appendJSONString(b, f.Category)
+		b = jsonw.AppendString(b, f.Category)
 	}
 	if len(f.Purposes) > 0 {
 		b = append(b, `,"purposes":[`...)
@@ -153,35 +153,9 @@ func appendFieldReceipt(b []byte, f FieldReceipt) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, p)
+			b = jsonw.AppendString(b, p)
 		}
 		b = append(b, ']')
-	}
-	return append(b, '}')
-}
-
-// appendMap encodes m as json.Marshal does: null when nil, keys in byte
-// order (strings.Compare).
-func appendMap[V any](b []byte, m map[string]V, elem func([]byte, V) []byte) []byte {
-	if m == nil {
-		return append(b, "null"...)
-	}
-	// Records carry a handful of fields; a stack array spares the
-	// allocation for them.
-	var arr [16]string
-	keys := arr[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = elem(b, m[k])
 	}
 	return append(b, '}')
 }
@@ -189,23 +163,23 @@ func appendMap[V any](b []byte, m map[string]V, elem func([]byte, V) []byte) []b
 // appendJSON appends json.Marshal(v) to b.
 func (v *ConsentEvent) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, v.ID)
+	b = jsonw.AppendString(b, v.ID)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, v.Type)
+	b = jsonw.AppendString(b, v.Type)
 	b = append(b, `,"subject":{"key":`...)
-	b = appendJSONString(b, v.Subject.Key)
+	b = jsonw.AppendString(b, v.Subject.Key)
 	b = append(b, '}')
 	if v.EntryID != "" {
 		b = append(b, `,"entry_id":`...)
-		b = appendJSONString(b, v.EntryID)
+		b = jsonw.AppendString(b, v.EntryID)
 	}
 	if v.Purpose != "" {
 		b = append(b, `,"purpose":`...)
-		b = appendJSONString(b, v.Purpose)
+		b = jsonw.AppendString(b, v.Purpose)
 	}
 	if v.Method != "" {
 		b = append(b, `,"method":`...)
-		b = appendJSONString(b, v.Method)
+		b = jsonw.AppendString(b, v.Method)
 	}
 	if s := v.Source; s != nil {
 		b = append(b, `,"source":{`...)
@@ -218,9 +192,9 @@ func (v *ConsentEvent) appendJSON(b []byte) ([]byte, error) {
 	}
 	if n := v.Notice; n != nil {
 		b = append(b, `,"notice":{"id":`...)
-		b = appendJSONString(b, n.ID)
+		b = jsonw.AppendString(b, n.ID)
 		b = append(b, `,"version":`...)
-		b = appendJSONString(b, n.Version)
+		b = jsonw.AppendString(b, n.Version)
 		b = append(b, '}')
 	}
 	var err error
@@ -265,7 +239,7 @@ func appendOptString(b []byte, start int, key, s string) []byte {
 		b = append(b, ',')
 	}
 	b = append(b, key...)
-	return appendJSONString(b, s)
+	return jsonw.AppendString(b, s)
 }
 
 // appendJSONTime writes t as time.Time.MarshalJSON does, failing as it does
@@ -277,72 +251,4 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
 		return b, err
 	}
 	return append(out, '"'), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// jsonSafe marks the ASCII bytes encoding/json writes unescaped with its
-// default HTML escaping: printable ASCII and DEL, except " \ < > &.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = true
-	}
-	for _, c := range `"\<>&` {
-		t[c] = false
-	}
-	return t
-}()
-
-// appendJSONString is encoding/json's appendString with escapeHTML set, the
-// escaping json.Marshal applies to every string and map key.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		// JSON allows U+2028 and U+2029 raw, JavaScript (JSONP) does not.
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/internal/jsonw"
 )
 
 // The hand encoders know these fields, in this order, with these types and
@@ -389,7 +391,7 @@ func FuzzEncodeString(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+		if got := jsonw.AppendString(nil, s); !bytes.Equal(got, want) {
 			t.Errorf("%q: got %q want %q", s, got, want)
 		}
 		checkSame(t, "map key and value", &Value{Fields: map[string]string{s: s, s + "x": s}})

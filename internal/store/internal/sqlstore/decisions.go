@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/consentgate/consentgate/internal/jsonw"
 	"github.com/consentgate/consentgate/internal/store"
 )
 
@@ -28,14 +29,12 @@ func (db *DB) decisionRow(d store.Decision) ([]any, error) {
 	if fields == nil {
 		fields = map[string]string{}
 	}
-	r, err := jsonText(rules)
-	if err != nil {
-		return nil, fmt.Errorf("encode decision rules: %w", err)
-	}
-	f, err := jsonText(fields)
-	if err != nil {
-		return nil, fmt.Errorf("encode decision fields: %w", err)
-	}
+	// Encoded without reflection (as json.Marshal would): with SQLite this
+	// runs while the single writer waits.
+	var arr [512]byte
+	buf := jsonw.AppendStrings(arr[:0], rules)
+	r := string(buf)
+	f := string(jsonw.AppendMap(buf[:0], fields, jsonw.AppendString))
 	return []any{d.ID, db.ts(d.At), d.Connector, d.EventID, d.SubjectKey, d.Outcome, r, f,
 		d.PolicyVersion, d.Topic, d.RequestID}, nil
 }
