@@ -148,14 +148,8 @@ func appendFieldReceipt(b []byte, f FieldReceipt) []byte {
 		b = jsonw.AppendString(b, f.Category)
 	}
 	if len(f.Purposes) > 0 {
-		b = append(b, `,"purposes":[`...)
-		for i, p := range f.Purposes {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonw.AppendString(b, p)
-		}
-		b = append(b, ']')
+		b = append(b, `,"purposes":`...)
+		b = jsonw.AppendStrings(b, f.Purposes)
 	}
 	return append(b, '}')
 }

@@ -69,7 +69,11 @@ func columns(rows [][]any, array func(any) any) ([]any, error) {
 		case string:
 			v := make([]string, len(rows))
 			for i, r := range rows {
-				v[i], _ = r[j].(string)
+				str, ok := r[j].(string)
+				if !ok {
+					return nil, fmt.Errorf("column %d: row %d holds %T among strings", j, i, r[j])
+				}
+				v[i] = str
 			}
 			col = v
 		case time.Time:
