@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -91,7 +90,10 @@ func runLoad(ctx context.Context, args []string) error {
 	if f.pid > 0 {
 		cpu0, _ = cpuSeconds(f.pid)
 	}
-	res := drive(ctx, f, s, run)
+	res, err := drive(ctx, f, s, run)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
 	var cpu1 float64
 	if f.pid > 0 {
 		cpu1, _ = cpuSeconds(f.pid)
@@ -140,16 +142,15 @@ func (r *results) requests() int { return len(r.lat) }
 // drive keeps exactly f.concurrency requests in flight until the duration
 // is over; each worker waits for its answer before sending the next, so
 // the offered load follows the server's speed (closed loop).
-func drive(ctx context.Context, f loadFlags, s *signer, run string) *results {
-	client := &http.Client{
-		Timeout: f.timeout,
-		Transport: &http.Transport{
-			MaxIdleConns:        f.concurrency * 2,
-			MaxIdleConnsPerHost: f.concurrency * 2,
-			IdleConnTimeout:     time.Minute,
-		},
+func drive(ctx context.Context, f loadFlags, s *signer, run string) (*results, error) {
+	clients := make([]*client, f.concurrency)
+	for i := range clients {
+		c, err := newClient(f.url, s, f.timeout)
+		if err != nil {
+			return nil, err
+		}
+		clients[i] = c
 	}
-	defer client.CloseIdleConnections()
 
 	var seq atomic.Int64
 	var mu sync.Mutex
@@ -157,13 +158,17 @@ func drive(ctx context.Context, f loadFlags, s *signer, run string) *results {
 	begin := time.Now()
 	end := begin.Add(f.duration)
 	var wg sync.WaitGroup
-	for range f.concurrency {
+	for _, c := range clients {
 		wg.Go(func() {
+			defer c.close()
 			mine := results{statuses: map[string]int{}}
 			lat := make([]time.Duration, 0, 4096)
+			prefix := "cgb-" + run + "-"
+			var id []byte
 			for ctx.Err() == nil && time.Now().Before(end) {
 				n := seq.Add(1)
-				status, d, err := post(ctx, client, f.url, s, run, n)
+				id = strconv.AppendInt(append(id[:0], prefix...), n, 10)
+				status, d, err := c.post(ctx, string(id), n)
 				lat = append(lat, d)
 				switch {
 				case err != nil:
@@ -188,36 +193,22 @@ func drive(ctx context.Context, f loadFlags, s *signer, run string) *results {
 	}
 	wg.Wait()
 	total.wall = time.Since(begin)
-	return total
+	return total, nil
 }
 
-func post(ctx context.Context, c *http.Client, url string, s *signer, run string, n int64) (int, time.Duration, error) {
-	id := fmt.Sprintf("cgb-%s-%d", run, n)
-	now := time.Now()
-	body := payload(id, n, now)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	s.setHeaders(req.Header, id, now, body)
-	t0 := time.Now()
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, time.Since(t0), err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, time.Since(t0), nil
-}
-
-// payload is a generic lead with consent for e-mail marketing, so a gateway
-// with a sensible policy forwards it (without the analytics-only fields).
-func payload(id string, n int64, now time.Time) []byte {
-	return fmt.Appendf(nil, `{"id":%q,"type":"lead.created","occurred_at":%q,`+
-		`"lead":{"email":"u%d@example.com","phone":"+4915112345678","first_name":"Ana","last_name":"Muster","company":"ACME","country":"DE"},`+
-		`"consent":{"marketing_email":true,"analytics":false}}`,
-		id, now.UTC().Format(time.RFC3339), n)
+// appendPayload appends a generic lead with consent for e-mail marketing,
+// so a gateway with a sensible policy forwards it (without the
+// analytics-only fields).
+func appendPayload(b []byte, id string, n int64, now time.Time) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendQuote(b, id)
+	b = append(b, `,"type":"lead.created","occurred_at":"`...)
+	b = now.UTC().AppendFormat(b, time.RFC3339)
+	b = append(b, `","lead":{"email":"u`...)
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, `@example.com","phone":"+4915112345678","first_name":"Ana","last_name":"Muster","company":"ACME","country":"DE"},`+
+		`"consent":{"marketing_email":true,"analytics":false}}`...)
+	return b
 }
 
 func runID() string {

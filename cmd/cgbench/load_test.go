@@ -1,7 +1,12 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,7 +44,10 @@ func TestLoadAgainstBaselineCountsEveryAcceptedRecord(t *testing.T) {
 	}
 	f := loadFlags{url: srv.URL, concurrency: 8, duration: 300 * time.Millisecond, timeout: 10 * time.Second}
 	run := runID()
-	res := drive(t.Context(), f, s, run)
+	res, err := drive(t.Context(), f, s, run)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if res.ok == 0 || res.ok != res.requests() {
 		t.Fatalf("%d of %d requests answered 200 (statuses %v)", res.ok, res.requests(), res.statuses)
 	}
@@ -55,7 +63,9 @@ func TestLoadAgainstBaselineCountsEveryAcceptedRecord(t *testing.T) {
 	wrong, _ := newSigner("whsec_c2VjcmV0LXR3bw==")
 	start, _ = endOffsets(t.Context(), brokers, topic)
 	run = runID()
-	res = drive(t.Context(), f, wrong, run)
+	if res, err = drive(t.Context(), f, wrong, run); err != nil {
+		t.Fatal(err)
+	}
 	if res.ok != 0 || res.statuses["401"] != res.requests() {
 		t.Fatalf("wrong secret: statuses %v", res.statuses)
 	}
@@ -76,5 +86,42 @@ func TestSeqIn(t *testing.T) {
 		if got := seqIn([]byte(in), marker); got != want {
 			t.Errorf("seqIn(%s) = %d, want %d", in, got, want)
 		}
+	}
+}
+
+// The lean client keeps working when a server streams a chunked answer or
+// closes the connection after answering, and counts what it got.
+func TestClientSurvivesChunkedAndClosingAnswers(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !json.Valid(body) || r.Header.Get("webhook-signature") == "" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		switch n.Add(1) % 3 {
+		case 0:
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusAccepted)
+		case 1:
+			w.(http.Flusher).Flush() // no Content-Length: chunked
+			_, _ = w.Write([]byte(`{"status":"ok"}`))
+		default:
+			_, _ = w.Write([]byte(`{}`))
+		}
+	}))
+	defer srv.Close()
+	s, _ := newSigner(vectorSecret)
+	f := loadFlags{url: srv.URL + "/webhooks/x?y=1", concurrency: 2, duration: 200 * time.Millisecond, timeout: 5 * time.Second}
+	res, err := drive(t.Context(), f, s, runID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.netErr != 0 || res.statuses["400"] != 0 || res.statuses["202"] == 0 || res.ok == 0 {
+		t.Fatalf("statuses %v, network errors %d", res.statuses, res.netErr)
+	}
+
+	if _, err := drive(t.Context(), loadFlags{url: "https://example.com/", concurrency: 1}, s, "r"); err == nil || !strings.Contains(err.Error(), "http://") {
+		t.Fatalf("https URL: err = %v, want one naming the http:// form", err)
 	}
 }
