@@ -130,9 +130,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 
 	s := &Store{
 		DB: sqlstore.New(w, r, sqlstore.Dialect{
-			Name:      "sqlite3",
-			Time:      sqlstore.UnixMicro,
-			Translate: translate,
+			Name:                "sqlite3",
+			Time:                sqlstore.UnixMicro,
+			Translate:           translate,
+			EraseScansDecisions: true,
 		}),
 		migrations: sqlstore.Migrations{FS: mustSub(migrationFiles, "migrations")},
 	}

@@ -45,6 +45,12 @@ type Dialect struct {
 	// the ledger and scans all of it; the read is a lookup of a few keys
 	// on its own index in every real case.
 	IndexReads string
+	// EraseScansDecisions: the decisions table has no index on subject_key
+	// (SQLite, migration 00006), so EraseSubject finds the subject's
+	// decisions with a scan on a reader first, where it does not hold the
+	// single writer, and its write transaction touches only the rows found
+	// and those appended since.
+	EraseScansDecisions bool
 	// IdleConns is the pool's idle-connection limit, restored after idle
 	// connections were flushed on a lost connection.
 	IdleConns int

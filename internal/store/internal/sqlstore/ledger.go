@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -193,6 +194,16 @@ func (db *DB) EraseSubject(ctx context.Context, subjectKey string, at time.Time)
 	if subjectKey == "" {
 		return 0, errors.New("erase subject: subject key is empty")
 	}
+	var found decisionRows
+	if db.d.EraseScansDecisions {
+		var err error
+		if found, err = db.subjectDecisions(ctx, subjectKey); err != nil {
+			return 0, err
+		}
+		if afterDecisionScan != nil {
+			afterDecisionScan()
+		}
+	}
 	var n int64
 	err := db.tx(ctx, "erase subject", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM consent_ledger WHERE subject_key = ?"), subjectKey)
@@ -205,7 +216,11 @@ func (db *DB) EraseSubject(ctx context.Context, subjectKey string, at time.Time)
 		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM outbox WHERE subject_key = ?"), subjectKey); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE decisions SET subject_key = '' WHERE subject_key = ?"), subjectKey); err != nil {
+		if db.d.EraseScansDecisions {
+			if err := found.unlink(ctx, tx, subjectKey); err != nil {
+				return err
+			}
+		} else if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE decisions SET subject_key = '' WHERE subject_key = ?"), subjectKey); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind("INSERT INTO consent_tombstones (id, erased_at, entries_removed) VALUES (?, ?, ?)"),
@@ -265,4 +280,56 @@ func (db *DB) ListTombstones(ctx context.Context, limit int) ([]store.Tombstone,
 		return nil
 	})
 	return out, err
+}
+
+// afterDecisionScan, when set (by tests), runs between EraseSubject's scan
+// and its write transaction.
+var afterDecisionScan func()
+
+// decisionRows are the decisions of one subject found by a scan: the
+// rowids that named it when the scan's snapshot was taken, and the largest
+// rowid of the table then.
+type decisionRows struct {
+	ids  []int64
+	upTo int64
+}
+
+// subjectDecisions scans the decisions table for a subject on a reader
+// connection. Both reads share one snapshot, so every row at or below upTo
+// that named the subject is in ids.
+func (db *DB) subjectDecisions(ctx context.Context, subjectKey string) (decisionRows, error) {
+	var out decisionRows
+	err := db.read(ctx, "erase subject: find its decisions", func(r *sqlx.DB) error {
+		tx, err := r.BeginTxx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() //nolint:errcheck // read only
+		out = decisionRows{}
+		if err := tx.GetContext(ctx, &out.upTo, "SELECT coalesce(max(rowid), 0) FROM decisions"); err != nil {
+			return err
+		}
+		return tx.SelectContext(ctx, &out.ids, tx.Rebind("SELECT rowid FROM decisions WHERE subject_key = ? AND rowid <= ?"), subjectKey, out.upTo)
+	})
+	return out, err
+}
+
+// unlink removes the subject key from the rows found and from any row
+// appended since the scan. A decision's subject key changes only here (a
+// decision stored again keeps it), and decisions are never deleted, so
+// rows appended since have rowids above upTo: the write lock is held for
+// those rows, not for a scan of the table.
+func (f decisionRows) unlink(ctx context.Context, tx *sqlx.Tx, subjectKey string) error {
+	const per = 500
+	for ids := range slices.Chunk(f.ids, per) {
+		q, args, err := sqlx.In("UPDATE decisions SET subject_key = '' WHERE subject_key = ? AND rowid IN (?)", subjectKey, ids)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE decisions SET subject_key = '' WHERE subject_key = ? AND rowid > ?"), subjectKey, f.upTo)
+	return err
 }
