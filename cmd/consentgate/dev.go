@@ -74,7 +74,7 @@ watch the topic. Not for production: use "consentgate serve".`,
 				return err
 			}
 			secrets := &devSecrets{path: filepath.Join(dataDir, "dev-secrets.json")}
-			app.TuneRuntime(log)
+			app.TuneRuntime(log, cfg.Database.URL)
 			return app.Run(ctx, cfg, app.Options{
 				Log:    log,
 				Secret: secrets.resolve,

@@ -38,7 +38,7 @@ requests, flushes Kafka and closes the database before exiting.`,
 			}
 			log := app.NewLogger(cfg.Log)
 			slog.SetDefault(log)
-			app.TuneRuntime(log)
+			app.TuneRuntime(log, cfg.Database.URL)
 			return app.Run(cmd.Context(), cfg, app.Options{Log: log})
 		},
 	}

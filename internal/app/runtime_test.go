@@ -3,6 +3,7 @@ package app
 import (
 	"io"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -14,7 +15,7 @@ func TestTuneRuntimeLeavesExplicitSettingsAlone(t *testing.T) {
 
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	TuneRuntime(log)
+	TuneRuntime(log, "postgres://db.example:5432/consentgate")
 	if got := debug.SetGCPercent(100); got != defaultGCPercent {
 		t.Errorf("GOGC unset: gc percent %d, want %d", got, defaultGCPercent)
 	}
@@ -28,11 +29,37 @@ func TestTuneRuntimeLeavesExplicitSettingsAlone(t *testing.T) {
 	debug.SetMemoryLimit(1 << 30)
 	t.Setenv("GOGC", "150")
 	t.Setenv("GOMEMLIMIT", "1GiB")
-	TuneRuntime(log)
+	TuneRuntime(log, "postgres://db.example:5432/consentgate")
 	if got := debug.SetGCPercent(100); got != 150 {
 		t.Errorf("GOGC=150: gc percent %d, want it left at 150", got)
 	}
 	if got := debug.SetMemoryLimit(-1); got != 1<<30 {
 		t.Errorf("GOMEMLIMIT=1GiB: memory limit %d, want it left at 1 GiB", got)
+	}
+}
+
+// On SQLite the gateway gets two more schedulers than CPUs, for the writer
+// and checkpointer that sit in file system calls; on PostgreSQL, or when
+// the operator sets GOMAXPROCS, the count is left as it is.
+func TestTuneRuntimeSchedulers(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	t.Setenv("GOMAXPROCS", "")
+	TuneRuntime(log, "postgres://db.example:5432/consentgate")
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Errorf("PostgreSQL: GOMAXPROCS %d, want %d", got, procs)
+	}
+	TuneRuntime(log, "sqlite:data/consentgate.db")
+	if got := runtime.GOMAXPROCS(0); got != procs+sqliteExtraProcs {
+		t.Errorf("SQLite: GOMAXPROCS %d, want %d", got, procs+sqliteExtraProcs)
+	}
+
+	runtime.GOMAXPROCS(procs)
+	t.Setenv("GOMAXPROCS", "3")
+	TuneRuntime(log, "sqlite:data/consentgate.db")
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Errorf("GOMAXPROCS set by the operator: %d, want it left at %d", got, procs)
 	}
 }
