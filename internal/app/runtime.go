@@ -29,7 +29,7 @@ const (
 // such a call keeps its scheduler until the runtime takes it back, so on
 // two CPUs the rest of the gateway often had one. With two more, readied
 // requests waited about half as long to run (1.3 -> 0.8 ms after a store
-// batch) and dev mode took 7-19 % more requests/s (docs/performance.md).
+// batch) and dev mode took 5-19 % more requests/s (docs/performance.md).
 // PostgreSQL's client calls go through the network poller, which frees
 // the scheduler, and showed no steady gain, so serve on PostgreSQL keeps
 // Go's default.
