@@ -22,38 +22,20 @@ if [[ $# -lt 3 || ($1 != dev && $1 != serve) ]]; then
 	exit 2
 fi
 MODE=$1 A=$2 B=$3 PAIRS=${4:-3}
-DURATION=${BENCH_DURATION:-8s}
-CONC=${BENCH_CONCURRENCY:-64}
-WARMUP=${BENCH_WARMUP:-3s}
-PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
-PG_PARAMS=${BENCH_PG_PARAMS:-sslmode=disable}
+BENCH_DURATION=${BENCH_DURATION:-8s}
+source test/bench/lib.sh
 for b in "$A" "$B" bin/cgbench bin/cgbroker; do
 	[[ -x $b ]] || { echo "ab: $b is missing or not executable (make bench builds bin/)" >&2; exit 1; }
 done
 
-# The benchmark's fixed, public test values, as in run.sh.
-SECRET=whsec_Y29uc2VudGdhdGUtYmVuY2gtc2lnbmluZy1zZWNyZXQ=
-export BENCH_SIGNING_SECRET=$SECRET
-export CONSENTGATE_HASH_KEY=consentgate-bench-hash-key-0123456789abcdefghij
-export CONSENTGATE_ADMIN_TOKEN=cgt_bench_0123456789abcdef0123456789abcdef
-
 OUT=$(mktemp -d -t consentgate-ab.XXXXXX)
-PIDS=()
-DB=""
-stop() {
-	local i
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		kill "${PIDS[i]}" 2>/dev/null || true
-		wait "${PIDS[i]}" 2>/dev/null || true
-	done
-	PIDS=()
-	if [[ -n $DB ]]; then
-		psql -q "$PG/postgres?$PG_PARAMS" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null || true
-		DB=""
-	fi
+# finish_row stops one row's processes and drops its database and data.
+finish_row() {
+	stop
+	drop_db
 	rm -rf "$OUT/run"
 }
-trap 'stop; rm -rf "$OUT"' EXIT
+trap 'finish_row; rm -rf "$OUT"' EXIT
 trap 'exit 130' INT TERM
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user+system, in clock ticks
@@ -65,15 +47,6 @@ pg_ticks() {
 	echo "$s"
 }
 HZ=$(getconf CLK_TCK)
-
-wait_ready() {
-	for _ in $(seq 300); do
-		curl -fsS -o /dev/null "$1/readyz" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "ab: $1 did not become ready; logs in $OUT" >&2
-	exit 1
-}
 
 # one LABEL GATEWAY EXTRA_ENV: a fresh gateway, a warm-up, a measured row.
 one() {
@@ -91,14 +64,14 @@ one() {
 		bin/cgbroker --listen 127.0.0.1:19093 --data-dir "$OUT/run/broker" --partitions 3 >"$OUT/broker.log" 2>&1 &
 		bp=$!
 		PIDS+=("$bp")
-		for _ in $(seq 300); do grep -q "broker ready" "$OUT/broker.log" && break; sleep 0.1; done
+		wait_line "$OUT/broker.log" "broker ready"
 		env $extra CONSENTGATE_DATABASE_URL="$PG/$DB?$PG_PARAMS" CONSENTGATE_KAFKA_BROKERS=127.0.0.1:19093 \
 			CONSENTGATE_LISTEN=127.0.0.1:18081 "$gw" serve --config test/bench/configs/serve.yaml >"$OUT/$label.log" 2>&1 &
 		gp=$!
 	fi
 	PIDS+=("$gp")
 	url=$base/webhooks/bench
-	wait_ready "$base"
+	wait_http "$base/readyz"
 	bin/cgbench load --url "$url" --secret "$SECRET" --concurrency "$CONC" --duration "$WARMUP" \
 		--brokers "" --header=false >/dev/null
 
@@ -110,7 +83,7 @@ one() {
 		--duration "$DURATION" --brokers "" --header=false --json --name "$label" >"$OUT/row.txt"; } 2>&1)
 	g1=$(ticks "$gp")
 	[[ -n $bp ]] && b1=$(ticks "$bp") && p1=$(pg_ticks)
-	stop
+	finish_row
 	python3 -c '
 import json, sys
 label, path, hz = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -18,12 +18,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-DURATION=${BENCH_DURATION:-20s}
-CONC=${BENCH_CONCURRENCY:-64}
-WARMUP=${BENCH_WARMUP:-3s}
+source test/bench/lib.sh
 MODES=${BENCH_MODES:-dev serve}
-PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
-PG_PARAMS=${BENCH_PG_PARAMS:-sslmode=disable}
 OUT=${BENCH_OUT:-$(mktemp -d -t consentgate-bench.XXXXXX)}
 GW=${BENCH_GATEWAY:-bin/consentgate}
 mkdir -p "$OUT"
@@ -32,56 +28,15 @@ for b in "$GW" bin/cgbench bin/cgbroker; do
 	[[ -x $b ]] || { echo "bench: $b is missing; run make bench" >&2; exit 1; }
 done
 
-# Fixed, public test values: the benchmark's own connector and hash key.
-SECRET=whsec_Y29uc2VudGdhdGUtYmVuY2gtc2lnbmluZy1zZWNyZXQ=
-export BENCH_SIGNING_SECRET=$SECRET
-export CONSENTGATE_HASH_KEY=consentgate-bench-hash-key-0123456789abcdefghij
-export CONSENTGATE_ADMIN_TOKEN=cgt_bench_0123456789abcdef0123456789abcdef
 TOPIC=crm.leads.v1
 BASELINE_ADDR=127.0.0.1:18099
 
-PIDS=()
-DB=""
 cleanup() {
 	stop
-	if [[ -n $DB ]]; then
-		psql -q "$PG/postgres?$PG_PARAMS" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null || true
-		DB=""
-	fi
+	drop_db
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# stop ends the processes started for one mode, each by its pid, newest
-# first: the gateway flushes to the broker before the broker goes.
-stop() {
-	local i
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		kill "${PIDS[i]}" 2>/dev/null || true
-		wait "${PIDS[i]}" 2>/dev/null || true
-	done
-	PIDS=()
-}
-
-# wait_http URL: until it answers 2xx, for at most 30s.
-wait_http() {
-	for _ in $(seq 300); do
-		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "bench: $1 did not come up; logs in $OUT" >&2
-	exit 1
-}
-
-# wait_line FILE TEXT: until FILE holds TEXT, for at most 30s.
-wait_line() {
-	for _ in $(seq 300); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "bench: no \"$2\" in $1" >&2
-	exit 1
-}
 
 # load NAME URL BROKERS PID: a warm-up, then the measured row.
 load() {
@@ -141,8 +96,7 @@ run_serve() {
 	baseline serve "$kafka"
 	stop
 	rm -rf "$OUT/broker-data"
-	psql -q "$PG/postgres?$PG_PARAMS" -c "DROP DATABASE $DB WITH (FORCE)" >/dev/null
-	DB=""
+	drop_db
 }
 
 echo "bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); output in $OUT" >&2
