@@ -3,9 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"hash"
 	"io"
@@ -27,14 +24,12 @@ import (
 type client struct {
 	addr, host, path string
 	timeout          time.Duration
-	key              []byte
 
 	conn net.Conn
 	br   *bufio.Reader
 	mac  hash.Hash
 	buf  []byte // the request being written
 	body []byte // its payload
-	sum  []byte
 }
 
 func newClient(rawURL string, s *signer, timeout time.Duration) (*client, error) {
@@ -51,7 +46,7 @@ func newClient(rawURL string, s *signer, timeout time.Duration) (*client, error)
 	}
 	return &client{
 		addr: addr, host: u.Host, path: u.RequestURI(), timeout: timeout,
-		key: s.key, mac: hmac.New(sha256.New, s.key),
+		mac: s.mac(),
 	}, nil
 }
 
@@ -118,8 +113,8 @@ func (c *client) close() {
 	}
 }
 
-// appendRequest writes the POST with the Standard Webhooks headers of
-// signer.setHeaders, signed over c.body.
+// appendRequest writes the POST with the Standard Webhooks headers, signed
+// over c.body as signer.sign signs.
 func (c *client) appendRequest(b []byte, id string, ts int64) []byte {
 	b = append(b, "POST "...)
 	b = append(b, c.path...)
@@ -131,15 +126,8 @@ func (c *client) appendRequest(b []byte, id string, ts int64) []byte {
 	b = append(b, id...)
 	b = append(b, "\r\n"+hdrTimestamp+": "...)
 	b = strconv.AppendInt(b, ts, 10)
-	b = append(b, "\r\n"+hdrSignature+": v1,"...)
-	c.mac.Reset()
-	c.mac.Write([]byte(id))
-	c.mac.Write([]byte{'.'})
-	c.mac.Write(strconv.AppendInt(c.sum[:0], ts, 10))
-	c.mac.Write([]byte{'.'})
-	c.mac.Write(c.body)
-	c.sum = c.mac.Sum(c.sum[:0])
-	b = base64.StdEncoding.AppendEncode(b, c.sum)
+	b = append(b, "\r\n"+hdrSignature+": "...)
+	b = appendSignature(b, c.mac, id, ts, c.body)
 	b = append(b, "\r\n\r\n"...)
 	return append(b, c.body...)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -19,6 +20,14 @@ func TestSignMatchesPublishedVector(t *testing.T) {
 	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
 		t.Fatalf("signature %s, want %s", got, want)
 	}
+}
+
+// setHeaders signs a delivery as cgbench load does, into h.
+func (s *signer) setHeaders(h http.Header, id string, now time.Time, body []byte) {
+	ts := now.Unix()
+	h.Set(hdrID, id)
+	h.Set(hdrTimestamp, strconv.FormatInt(ts, 10))
+	h.Set(hdrSignature, s.sign(id, ts, body))
 }
 
 func TestVerify(t *testing.T) {
