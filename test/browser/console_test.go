@@ -175,3 +175,26 @@ func TestConsentWithdrawalByEmail(t *testing.T) {
 		t.Fatalf("ledger status of marketing_email = %q, want withdrawn", s)
 	}
 }
+
+// TestAnnouncementsDoNotMoveThePage: the status line that announces results
+// must not push the page down when a message appears (or up when it is
+// cleared). Tests and people alike aim at a button and click where it was;
+// a shift between aim and click lands on the neighbouring row's button.
+func TestAnnouncementsDoNotMoveThePage(t *testing.T) {
+	gw := startGateway(t, nil)
+	b := newBrowser(t, gw)
+	b.signIn(adminToken)
+	// Synchronous layout reads around each change, so no timing is involved.
+	tops, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]float64](`(() => {
+		const s = document.getElementById("status"), main = document.getElementById("main");
+		const top = () => main.getBoundingClientRect().top;
+		s.textContent = ""; const empty = top();
+		s.textContent = "Consent for marketing_email withdrawn"; const short = top();
+		s.textContent = "Error: " + "the connector's settings name a field path that is not in the sample; ".repeat(8); const long = top();
+		return [empty, short, long];
+	})()`))
+	gwtest.Must(t, err)
+	if len(tops) != 3 || tops[0] != tops[1] || tops[0] != tops[2] {
+		t.Fatalf("top of the page's content with no / a short / a long announcement = %v, want one position", tops)
+	}
+}
