@@ -6,7 +6,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 # The suite's upper bound; it normally takes a few minutes.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: run build test test-short bench fuzz vet lint clean docker
+.PHONY: run build test test-short bench bench-go fuzz vet lint clean docker
 
 ## run: the whole gateway with nothing else installed (embedded broker, SQLite, sample connectors)
 run:
@@ -30,6 +30,10 @@ bench: build
 	$(GO) build -o bin/cgbench ./cmd/cgbench
 	$(GO) build -o bin/cgbroker ./cmd/cgbroker
 	./test/bench/run.sh
+
+## bench-go: the Go benchmarks (in-process webhook path per store, encoders, store batches): allocations and CPU per request
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## fuzz: run every fuzz target for a short while
 fuzz:

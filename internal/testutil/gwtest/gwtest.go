@@ -2,6 +2,7 @@ package gwtest
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -50,6 +51,10 @@ type Options struct {
 	PublicURL bool
 	// Mutate changes the loaded config last, before the gateway starts.
 	Mutate func(*config.Gateway)
+	// DiscardLogs logs at info level (the shipped default) to nowhere, for
+	// benchmarks: the lines are still encoded, as in production, but not
+	// kept. Logs then returns "".
+	DiscardLogs bool
 }
 
 // Defaults for Options.HashKey and Options.AdminToken.
@@ -137,6 +142,9 @@ func Start(t testing.TB, o Options) *Gateway {
 	}
 	logs := &LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.DiscardLogs {
+		log = slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g, wait, err := app.Start(ctx, cfg, app.Options{Log: log, Listener: ln, StartTimeout: 20 * time.Second})
 	if err != nil {
