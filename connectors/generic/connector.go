@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/keyedmac"
 )
 
 var _ ingest.Connector = (*Connector)(nil)
@@ -15,6 +16,7 @@ type Connector struct {
 	cfg Config
 	sig SignatureConfig // cfg.Signature with scheme defaults filled in
 	key []byte          // HMAC key
+	mac *keyedmac.MAC   // under key, for verifying
 	now func() time.Time
 
 	recordsPath    []string
@@ -60,7 +62,7 @@ func Open(cfg Config, env ingest.Env) (*Connector, error) {
 		now = time.Now
 	}
 	c := &Connector{
-		cfg: cfg, sig: sig, key: key, now: now,
+		cfg: cfg, sig: sig, key: key, mac: keyedmac.New(key), now: now,
 		eventIDPath:    splitPath(cfg.EventIDPath),
 		typePath:       splitPath(cfg.TypePath),
 		formPath:       splitPath(cfg.FormPath),

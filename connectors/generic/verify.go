@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/keyedmac"
 )
 
 // Standard Webhooks header names (spec v1.0.0).
@@ -46,7 +47,7 @@ func (c *Connector) verifyStandard(req *ingest.Request) error {
 	if err := c.checkTimestamp(HeaderWebhookTimestamp, tsText); err != nil {
 		return err
 	}
-	want := mac(c.key, id, ".", tsText, ".", req.Body)
+	want := c.mac.Sum(make([]byte, 0, keyedmac.Size), req.Body, id, ".", tsText, ".")
 	seen := false
 	// Several signatures appear while the sender rotates keys: any match wins.
 	for _, s := range strings.Fields(sigs) {
@@ -94,7 +95,7 @@ func (c *Connector) verifyStripe(req *ingest.Request) error {
 	if err := c.checkTimestamp(name+" t=", ts); err != nil {
 		return err
 	}
-	want := mac(c.key, ts, ".", req.Body)
+	want := c.mac.Sum(make([]byte, 0, keyedmac.Size), req.Body, ts, ".")
 	for _, s := range sigs {
 		if got, err := hex.DecodeString(s); err == nil && hmac.Equal(got, want) {
 			return nil
@@ -134,9 +135,9 @@ func (c *Connector) verifyHMAC(req *ingest.Request) error {
 		if err := c.checkTimestamp(th, ts); err != nil {
 			return err
 		}
-		want = mac(c.key, ts, ".", req.Body)
+		want = c.mac.Sum(make([]byte, 0, keyedmac.Size), req.Body, ts, ".")
 	} else {
-		want = mac(c.key, req.Body)
+		want = c.mac.Sum(make([]byte, 0, keyedmac.Size), req.Body)
 	}
 	if !hmac.Equal(got, want) {
 		return ingest.Errorf(ingest.ErrUnauthenticated, "header %s does not match the body", name)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/consentgate/consentgate/internal/keyedmac"
 	"github.com/consentgate/consentgate/internal/policy"
 )
 
@@ -105,7 +106,7 @@ type Result struct {
 // safe for concurrent use.
 type Engine struct {
 	p        *policy.Policy
-	hashKey  []byte
+	hashMAC  *keyedmac.MAC   // under the field-hash key
 	purposes []string        // sorted
 	gpc      map[string]bool // purposes a GPC signal blocks
 	// specialOnly purposes serve only special categories, so an opt-out
@@ -132,7 +133,7 @@ func New(p *policy.Policy, hashKey []byte) (*Engine, error) {
 	}
 	e := &Engine{
 		p:           p,
-		hashKey:     append([]byte(nil), hashKey...),
+		hashMAC:     keyedmac.New(hashKey),
 		purposes:    p.PurposeNames(),
 		gpc:         map[string]bool{},
 		specialOnly: map[string]bool{},

@@ -1,12 +1,11 @@
 package consent
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/consentgate/consentgate/internal/keyedmac"
 	"github.com/consentgate/consentgate/internal/policy"
 	"github.com/consentgate/consentgate/internal/subject"
 )
@@ -30,10 +29,8 @@ func (e *Engine) hashField(field, value, jurisdiction string) string {
 			v = n
 		}
 	}
-	m := hmac.New(sha256.New, e.hashKey)
-	m.Write([]byte(hashDomain))
-	m.Write([]byte(v))
-	return "h_" + hex.EncodeToString(m.Sum(nil))
+	var sum [keyedmac.Size]byte
+	return "h_" + hex.EncodeToString(e.hashMAC.Sum(sum[:0], nil, hashDomain, v))
 }
 
 const stars = "***"

@@ -1,7 +1,6 @@
 package subject
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/consentgate/consentgate/internal/keyedmac"
 )
 
 // ErrInvalidPhone reports a value that is not a possible phone number. It
@@ -244,7 +245,7 @@ const (
 // domain, so an e-mail and a platform id that happen to be equal strings
 // never share a key. Safe for concurrent use.
 type Keyer struct {
-	secret []byte
+	mac *keyedmac.MAC
 }
 
 // NewKeyer builds a Keyer from the deployment's subject secret.
@@ -252,16 +253,12 @@ func NewKeyer(secret []byte) (*Keyer, error) {
 	if len(secret) < MinKeyLen {
 		return nil, errors.New("subject key secret must be at least 32 bytes; generate one with `openssl rand -base64 48`")
 	}
-	return &Keyer{secret: append([]byte(nil), secret...)}, nil
+	return &Keyer{mac: keyedmac.New(secret)}, nil
 }
 
 func (k *Keyer) derive(kind, value string) string {
-	m := hmac.New(sha256.New, k.secret)
-	m.Write([]byte(domain))
-	m.Write([]byte(kind))
-	m.Write([]byte{0})
-	m.Write([]byte(value))
-	return keyPrefix + hex.EncodeToString(m.Sum(nil))
+	var sum [keyedmac.Size]byte
+	return keyPrefix + hex.EncodeToString(k.mac.Sum(sum[:0], nil, domain, kind, "\x00", value))
 }
 
 // Email returns the subject key of an e-mail address; false when it is

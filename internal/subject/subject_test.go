@@ -155,3 +155,19 @@ func TestSplitPhone(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyKnownAnswer pins the derivation (HMAC-SHA256 over the domain,
+// the kind, a NUL and the normalised value; checked with openssl): ledgers
+// and CRMs join on these keys, so no version may change them.
+func TestKeyKnownAnswer(t *testing.T) {
+	k, err := NewKeyer(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "sk_9f37d65cca05d9d446bd565fb72771e1c8603bbcc0d7b18e49a2f0b9acb4d9c9"
+	for range 2 { // the second call reuses the first one's hash state
+		if got, _ := k.Email(" Jane@Example.com"); got != want {
+			t.Fatalf("subject key of jane@example.com = %s, want %s", got, want)
+		}
+	}
+}
