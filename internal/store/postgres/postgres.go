@@ -89,7 +89,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 			IndexReads: "SET LOCAL enable_seqscan = off",
 			WriteCTE:   true,
 			BeginFunc:  "consentgate_begin_events",
-			Array:      func(v any) any { return pq.Array(v) },
+			Array:      array,
 			IdleConns:  max(1, o.maxConns/2),
 		}),
 		migrations: sqlstore.Migrations{FS: mustSub(migrationFiles, "migrations"), Lock: true},
@@ -230,3 +230,5 @@ func secrets(dsn string) []span {
 	slices.SortFunc(out, func(a, b span) int { return b.start - a.start })
 	return out
 }
+
+func pqArray(v any) any { return pq.Array(v) }

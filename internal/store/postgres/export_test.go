@@ -1,0 +1,4 @@
+package postgres
+
+// TextArray lets the external tests send text arrays as the store does.
+type TextArray = textArray
