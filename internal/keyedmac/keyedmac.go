@@ -53,10 +53,3 @@ func (m *MAC) Sum(dst, tail []byte, parts ...string) []byte {
 	}
 	return dst
 }
-
-// Equal reports whether mac is the MAC of parts followed by tail, in
-// constant time.
-func (m *MAC) Equal(mac, tail []byte, parts ...string) bool {
-	var sum [Size]byte
-	return hmac.Equal(mac, m.Sum(sum[:0], tail, parts...))
-}

@@ -37,12 +37,6 @@ func TestSumMatchesHMAC(t *testing.T) {
 			if got, want := m.Sum(nil, []byte(c.tail), c.parts...), reference(key, msg); !hmac.Equal(got, want) {
 				t.Fatalf("Sum(%q + %q) = %x, want %x", c.parts, c.tail, got, want)
 			}
-			if !m.Equal(reference(key, msg), []byte(c.tail), c.parts...) {
-				t.Fatalf("Equal refused the right MAC of %q + %q", c.parts, c.tail)
-			}
-			if m.Equal(reference([]byte("another key"), msg), []byte(c.tail), c.parts...) {
-				t.Fatalf("Equal accepted the MAC of another key for %q + %q", c.parts, c.tail)
-			}
 		}
 	}
 	var wg sync.WaitGroup

@@ -68,7 +68,7 @@ func benchWebhook(b *testing.B, gw *gwtest.Gateway) {
 	}
 	cpu0 := processCPU(b)
 	b.ReportAllocs()
-	b.SetParallelism(max(1, 64/max(1, testingProcs())))
+	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -88,8 +88,6 @@ type statusError struct {
 }
 
 func (e *statusError) Error() string { return "status " + strconv.Itoa(e.status) + ": " + e.body }
-
-func testingProcs() int { return runtime.GOMAXPROCS(0) }
 
 // processCPU is the CPU time (user and system) this process has used.
 func processCPU(b *testing.B) time.Duration {

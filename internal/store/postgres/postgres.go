@@ -230,5 +230,3 @@ func secrets(dsn string) []span {
 	slices.SortFunc(out, func(a, b span) int { return b.start - a.start })
 	return out
 }
-
-func pqArray(v any) any { return pq.Array(v) }

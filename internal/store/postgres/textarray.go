@@ -3,6 +3,8 @@ package postgres
 import (
 	"database/sql/driver"
 	"strings"
+
+	"github.com/lib/pq"
 )
 
 // textArray is a text[] parameter written in one buffer. lib/pq's
@@ -51,5 +53,5 @@ func array(v any) any {
 	if s, ok := v.([]string); ok {
 		return textArray(s)
 	}
-	return pqArray(v)
+	return pq.Array(v)
 }
