@@ -15,8 +15,7 @@ var _ ingest.Connector = (*Connector)(nil)
 type Connector struct {
 	cfg Config
 	sig SignatureConfig // cfg.Signature with scheme defaults filled in
-	key []byte          // HMAC key
-	mac *keyedmac.MAC   // under key, for verifying
+	mac *keyedmac.MAC   // under the signing key: Verify and SampleHeaders
 	now func() time.Time
 
 	recordsPath    []string
@@ -62,7 +61,7 @@ func Open(cfg Config, env ingest.Env) (*Connector, error) {
 		now = time.Now
 	}
 	c := &Connector{
-		cfg: cfg, sig: sig, key: key, mac: keyedmac.New(key), now: now,
+		cfg: cfg, sig: sig, mac: keyedmac.New(key), now: now,
 		eventIDPath:    splitPath(cfg.EventIDPath),
 		typePath:       splitPath(cfg.TypePath),
 		formPath:       splitPath(cfg.FormPath),

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"strconv"
 	"time"
+
+	"github.com/consentgate/consentgate/internal/keyedmac"
 )
 
 // SignStandard returns the webhook-signature header value ("v1,<base64>")
@@ -18,7 +20,7 @@ func SignStandard(secret, id string, ts time.Time, body []byte) string {
 	if err != nil {
 		panic("generic.SignStandard: secret " + err.Error())
 	}
-	sig := mac(key, id, ".", strconv.FormatInt(ts.Unix(), 10), ".", body)
+	sig := keyedmac.New(key).Sum(nil, body, id, ".", strconv.FormatInt(ts.Unix(), 10), ".")
 	return "v1," + base64.StdEncoding.EncodeToString(sig)
 }
 
@@ -41,16 +43,17 @@ func SignHMAC(cfg Config, secret string, ts time.Time, body []byte) map[string]s
 			panic("generic.SignHMAC: secret " + err.Error())
 		}
 	}
-	return signHeaders(sig, key, ts, body)
+	return signHeaders(sig, keyedmac.New(key), ts, body)
 }
 
 // SampleHeaders signs body with the connector's own secret, so `consentgate
 // dev` can print a curl that this connector accepts.
 func (c *Connector) SampleHeaders(body []byte, now time.Time) map[string]string {
-	return signHeaders(c.sig, c.key, now, body)
+	return signHeaders(c.sig, c.mac, now, body)
 }
 
-func signHeaders(sig SignatureConfig, key []byte, ts time.Time, body []byte) map[string]string {
+// signHeaders signs with the same MAC and message layout Verify checks.
+func signHeaders(sig SignatureConfig, mac *keyedmac.MAC, ts time.Time, body []byte) map[string]string {
 	unix := strconv.FormatInt(ts.Unix(), 10)
 	switch sig.Scheme {
 	case SchemeStandardWebhooks:
@@ -59,18 +62,18 @@ func signHeaders(sig SignatureConfig, key []byte, ts time.Time, body []byte) map
 		return map[string]string{
 			HeaderWebhookID:        id,
 			HeaderWebhookTimestamp: unix,
-			HeaderWebhookSignature: "v1," + base64.StdEncoding.EncodeToString(mac(key, id, ".", unix, ".", body)),
+			HeaderWebhookSignature: "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil, body, id, ".", unix, ".")),
 		}
 	case SchemeStripe:
-		return map[string]string{sig.Header: "t=" + unix + ",v1=" + hex.EncodeToString(mac(key, unix, ".", body))}
+		return map[string]string{sig.Header: "t=" + unix + ",v1=" + hex.EncodeToString(mac.Sum(nil, body, unix, "."))}
 	default:
 		h := map[string]string{}
 		var m []byte
 		if sig.TimestampHeader != "" {
 			h[sig.TimestampHeader] = unix
-			m = mac(key, unix, ".", body)
+			m = mac.Sum(nil, body, unix, ".")
 		} else {
-			m = mac(key, body)
+			m = mac.Sum(nil, body)
 		}
 		enc := hex.EncodeToString(m)
 		if sig.Encoding == "base64" {

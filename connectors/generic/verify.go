@@ -2,7 +2,6 @@ package generic
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"strconv"
@@ -163,20 +162,6 @@ func (c *Connector) checkTimestamp(name, text string) error {
 		return ingest.Errorf(ingest.ErrUnauthenticated, "%s is more than %s in the future", name, tol)
 	}
 	return nil
-}
-
-// mac is HMAC-SHA256 over the concatenated parts.
-func mac(key []byte, parts ...any) []byte {
-	h := hmac.New(sha256.New, key)
-	for _, p := range parts {
-		switch p := p.(type) {
-		case string:
-			h.Write([]byte(p))
-		case []byte:
-			h.Write(p)
-		}
-	}
-	return h.Sum(nil)
 }
 
 // decodeBase64 accepts the standard and URL alphabets, padded or not:
