@@ -29,13 +29,14 @@ for b in "$A" "$B" bin/cgbench bin/cgbroker; do
 done
 
 OUT=$(mktemp -d -t consentgate-ab.XXXXXX)
-# finish_row stops one row's processes and drops its database and data.
+# finish_row stops one row's processes and drops its database and data;
+# the logs stay in $OUT (named on the first line), one per row.
 finish_row() {
 	stop
 	drop_db
 	rm -rf "$OUT/run"
 }
-trap 'finish_row; rm -rf "$OUT"' EXIT
+trap 'finish_row' EXIT
 trap 'exit 130' INT TERM
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user+system, in clock ticks
@@ -47,26 +48,29 @@ pg_ticks() {
 	echo "$s"
 }
 HZ=$(getconf CLK_TCK)
+ROW=0
 
 # one LABEL GATEWAY EXTRA_ENV: a fresh gateway, a warm-up, a measured row.
 one() {
-	local label=$1 gw=$2 extra=$3 url base gp bp=""
+	local label=$1 gw=$2 extra=$3 url base gp bp="" log
+	ROW=$((ROW + 1))
+	log=$OUT/$ROW-$label
 	mkdir -p "$OUT/run"
 	if [[ $MODE == dev ]]; then
 		base=http://127.0.0.1:18080
 		env $extra "$gw" dev --config test/bench/configs/consentgate.yaml --data-dir "$OUT/run/data" \
-			--listen 127.0.0.1:18080 --kafka-listen 127.0.0.1:19092 >"$OUT/$label.log" 2>&1 &
+			--listen 127.0.0.1:18080 --kafka-listen 127.0.0.1:19092 >"$log.log" 2>&1 &
 		gp=$!
 	else
 		base=http://127.0.0.1:18081
 		DB=consentgate_ab_$$_$RANDOM
 		psql -q "$PG/postgres?$PG_PARAMS" -c "CREATE DATABASE $DB" >/dev/null
-		bin/cgbroker --listen 127.0.0.1:19093 --data-dir "$OUT/run/broker" --partitions 3 >"$OUT/broker.log" 2>&1 &
+		bin/cgbroker --listen 127.0.0.1:19093 --data-dir "$OUT/run/broker" --partitions 3 >"$log-broker.log" 2>&1 &
 		bp=$!
 		PIDS+=("$bp")
-		wait_line "$OUT/broker.log" "broker ready"
+		wait_line "$log-broker.log" "broker ready"
 		env $extra CONSENTGATE_DATABASE_URL="$PG/$DB?$PG_PARAMS" CONSENTGATE_KAFKA_BROKERS=127.0.0.1:19093 \
-			CONSENTGATE_LISTEN=127.0.0.1:18081 "$gw" serve --config test/bench/configs/serve.yaml >"$OUT/$label.log" 2>&1 &
+			CONSENTGATE_LISTEN=127.0.0.1:18081 "$gw" serve --config test/bench/configs/serve.yaml >"$log.log" 2>&1 &
 		gp=$!
 	fi
 	PIDS+=("$gp")
@@ -80,7 +84,7 @@ one() {
 	[[ -n $bp ]] && b0=$(ticks "$bp") && p0=$(pg_ticks)
 	# bash's time keyword: the load generator's own user and system seconds.
 	lcpu=$({ TIMEFORMAT='%U %S'; time bin/cgbench load --url "$url" --secret "$SECRET" --concurrency "$CONC" \
-		--duration "$DURATION" --brokers "" --header=false --json --name "$label" >"$OUT/row.txt"; } 2>&1)
+		--duration "$DURATION" --brokers "" --header=false --json --name "$label" >"$log.row"; } 2>&1)
 	g1=$(ticks "$gp")
 	[[ -n $bp ]] && b1=$(ticks "$bp") && p1=$(pg_ticks)
 	finish_row
@@ -94,7 +98,7 @@ n = max(row["ok_200"], 1)
 us = lambda ticks: f"{ticks * 1e6 / hz / n:.0f}" if ticks else "-"
 rps, p50, p99, errs = row["requests_per_s"], row["p50_ms"], row["p99_ms"], row["errors"]
 print(f"{label:<2} {rps:>10.0f} {p50:>8.2f} {p99:>8.2f} {errs:>7d} {us(g):>10} {us(p):>10} {us(b):>8} {lg * 1e6 / n:>9.0f}")
-' "$label" "$OUT/row.txt" "$HZ" "$((g1 - g0))" "$((p1 - p0))" "$((b1 - b0))" $lcpu
+' "$label" "$log.row" "$HZ" "$((g1 - g0))" "$((p1 - p0))" "$((b1 - b0))" $lcpu
 }
 
 echo "ab: $MODE mode, $PAIRS pairs of $DURATION rows at $CONC connections; A=$A${AB_ENV_A:+ ($AB_ENV_A)}, B=$B${AB_ENV_B:+ ($AB_ENV_B)}; logs in $OUT" >&2
