@@ -35,7 +35,9 @@ func TestLoadAgainstBaselineCountsEveryAcceptedRecord(t *testing.T) {
 	}
 
 	s, _ := newSigner(vectorSecret)
-	srv := httptest.NewServer(baselineHandler(s, p, topic, time.Now))
+	w := rawWriter(cfg)
+	defer w.Close()
+	srv := httptest.NewServer(baselineHandler(s, w, topic, time.Now))
 	defer srv.Close()
 
 	start, err := endOffsets(t.Context(), brokers, topic)
