@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/kafka"
 	"github.com/consentgate/consentgate/internal/pipeline"
 )
 
@@ -203,7 +204,9 @@ func (s *Server) deliver(c *gin.Context) {
 		writeError(c, http.StatusBadRequest, "malformed", "could not read the request body")
 		return
 	}
-	out := p.Deliver(c.Request.Context(), conn, s.request(c, body))
+	// The Kafka linger counts from the webhook's arrival: time spent in the
+	// store's batches is time already spent waiting for company.
+	out := p.Deliver(kafka.WithArrival(c.Request.Context(), start), conn, s.request(c, body))
 	if out.Status != http.StatusOK {
 		if out.RetryAfter > 0 {
 			c.Header("Retry-After", strconv.Itoa(int(out.RetryAfter.Seconds())))

@@ -12,8 +12,9 @@ import (
 type Config struct {
 	// Brokers are the bootstrap addresses, host:port. Required.
 	Brokers []string `yaml:"brokers" json:"brokers"`
-	// Linger is how long a partially filled batch waits for more messages
-	// before it is sent. Higher means fewer, larger produce requests and
+	// Linger is how long a message may wait for company before it is
+	// sent, counted from when its work began (WithArrival; else from the
+	// Produce call). Higher means fewer, larger produce requests and
 	// higher latency per webhook. Default 5ms.
 	Linger time.Duration `yaml:"linger" json:"linger"`
 	// BatchSize is the most messages sent to one partition in one request.

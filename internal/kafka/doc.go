@@ -9,9 +9,12 @@
 //     then writes them to its outbox). A message may still land after an
 //     error (the writer keeps retrying a batch it already sent), so delivery
 //     is at-least-once; consumers de-duplicate on the CloudEvents id.
-//   - Concurrent callers share batches: one writer, batches flushed when
-//     BatchSize messages are waiting or Linger has passed, so throughput
-//     does not fall to one produce request per HTTP request.
+//   - Concurrent callers share batches: what waits is sent together once
+//     the oldest message's Linger has passed, counted from when its work
+//     began (WithArrival), so throughput does not fall to one produce
+//     request per HTTP request and time a webhook already spent waiting
+//     elsewhere is not waited again (gather.go). A partition's request
+//     carries at most BatchSize messages.
 //   - Produce never waits longer than Config.WriteTimeout (or the caller's
 //     deadline, if sooner), even when no broker answers.
 //   - Errors name the topic and a hint an operator can act on, and never

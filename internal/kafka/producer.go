@@ -32,6 +32,7 @@ type Producer struct {
 	cfg       Config
 	transport *kafkago.Transport
 	writer    *kafkago.Writer
+	gather    gather
 }
 
 // New builds the producer. It does not contact the brokers: call Ping to
@@ -44,17 +45,15 @@ func New(cfg Config) (*Producer, error) {
 		ClientID:    cfg.ClientID,
 		DialTimeout: min(5*time.Second, cfg.WriteTimeout),
 	}
-	linger := cfg.Linger
-	if linger == 0 {
-		// kafka-go reads 0 as "use the 1s default"; a nanosecond means "now".
-		linger = time.Nanosecond
-	}
-	w := &kafkago.Writer{
-		Addr:                   kafkago.TCP(cfg.Brokers...),
-		Balancer:               kafkago.Murmur2Balancer{},
-		RequiredAcks:           kafkago.RequireAll,
-		BatchSize:              cfg.BatchSize,
-		BatchTimeout:           linger,
+	p := &Producer{cfg: cfg, transport: transport}
+	p.writer = &kafkago.Writer{
+		Addr:         kafkago.TCP(cfg.Brokers...),
+		Balancer:     kafkago.Murmur2Balancer{},
+		RequiredAcks: kafkago.RequireAll,
+		BatchSize:    cfg.BatchSize,
+		// The producer lingers itself (gather.go); kafka-go reads 0 as
+		// "use the 1s default", a nanosecond means "now".
+		BatchTimeout:           time.Nanosecond,
 		WriteTimeout:           cfg.WriteTimeout,
 		ReadTimeout:            cfg.WriteTimeout,
 		AllowAutoTopicCreation: cfg.AutoCreateTopics,
@@ -62,8 +61,10 @@ func New(cfg Config) (*Producer, error) {
 		MaxAttempts:            attemptsWithin(cfg.WriteTimeout),
 		WriteBackoffMin:        backoffMin,
 		WriteBackoffMax:        backoffMax,
+		Async:                  true, // callers wait in gather.go
+		Completion:             p.completed,
 	}
-	return &Producer{cfg: cfg, transport: transport, writer: w}, nil
+	return p, nil
 }
 
 // Produce blocks until every message is acknowledged by all in-sync
@@ -104,7 +105,26 @@ func (p *Producer) Produce(ctx context.Context, msgs ...Message) error {
 			km[i].Headers = hs
 		}
 	}
-	err := p.writer.WriteMessages(ctx, km...)
+	start, ok := arrival(ctx)
+	if !ok {
+		start = time.Now()
+	}
+	c := &call{msgs: km, sendBy: start.Add(p.cfg.Linger), done: make(chan struct{})}
+	for i := range km {
+		km[i].WriterData = c
+	}
+	err := p.enqueue(c)
+	if err == nil {
+		select {
+		case <-c.done:
+			err = c.err
+		case <-ctx.Done():
+			// Taken back if still waiting; if already sent it may land,
+			// which the contract allows (at-least-once).
+			p.withdraw(c)
+			err = ctx.Err()
+		}
+	}
 	if err == nil {
 		return nil
 	}
@@ -178,6 +198,7 @@ func pingOne(ctx context.Context, d *kafkago.Dialer, addr string) error {
 // Close sends what is still batched, waits for the acknowledgements and
 // releases the connections. Produce calls after Close fail.
 func (p *Producer) Close() error {
+	p.closeGather()
 	err := p.writer.Close()
 	p.transport.CloseIdleConnections()
 	if err != nil {
@@ -226,6 +247,8 @@ func (p *Producer) hint(err error) string {
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("no acknowledgement within %s: broker unreachable or overloaded at %s: check kafka.brokers", p.cfg.WriteTimeout, brokers)
+	case errors.Is(err, errClosed):
+		return "the producer is closed (the gateway is shutting down)"
 	case errors.Is(err, context.Canceled):
 		return "cancelled before the acknowledgement"
 	case errors.As(err, &ne):
