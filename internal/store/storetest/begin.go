@@ -39,6 +39,47 @@ var beginTests = []test{
 		ok(t, err, "claim again")
 		equal(t, "claimed by begin", won, []bool{false})
 	}},
+	{"ReadsWhatCurrentConsentReads", func(t *testing.T, s store.Store) {
+		// The begin's read is the one the engine decides on: per purpose
+		// the latest obtained, then recorded, then appended entry, over
+		// the history and the call's own entries alike, each exactly as
+		// the ledger holds it.
+		ctx := t.Context()
+		ok(t, s.AppendConsent(ctx, []store.ConsentEntry{
+			entry("mail-old", "sk-h", "marketing_email", store.StatusGranted, t0.Add(-2*time.Hour), t0.Add(-time.Minute)),
+			entry("mail-new", "sk-h", "marketing_email", store.StatusDenied, t0.Add(-time.Hour), t0.Add(-3*time.Hour)),
+			entry("sms-1", "sk-h", "marketing_sms", store.StatusGranted, t0, t0),
+			entry("sms-2", "sk-h", "marketing_sms", store.StatusWithdrawn, t0, t0),
+			entry("ana-hist", "sk-h", "analytics", store.StatusGranted, t0, t0),
+		}), "append history")
+		berlin := time.FixedZone("CET", 3600)
+		exp := time.Date(2026, 3, 1, 13, 0, 0, 123456789, berlin)
+		phone := entry("phone-own", "sk-h", "marketing_phone", store.StatusGranted,
+			time.Date(2025, 3, 1, 13, 30, 0, 987654321, berlin), time.Time{})
+		phone.ExpiresAt, phone.Form, phone.NoticeVersion = &exp, "Anfrage \xff\xfe form", "v2"
+		late := entry("ana-own", "sk-h", "analytics", store.StatusDenied, t0.Add(-time.Hour), t0.Add(time.Hour))
+		got, err := s.BeginEvents(ctx, store.Begin{
+			Keys: []store.EventKey{key("web", "h1")}, Now: t0, Lease: lease,
+			Entries: [][]store.ConsentEntry{{phone, late}}, Subjects: []string{"sk-h"},
+		})
+		ok(t, err, "begin")
+		want, err := s.CurrentConsent(ctx, []string{"sk-h"})
+		ok(t, err, "current consent")
+		equal(t, "begin's read against CurrentConsent", got.Current["sk-h"], want["sk-h"])
+		ids := map[string]string{}
+		for p, e := range got.Current["sk-h"] {
+			ids[p] = e.ID
+		}
+		equal(t, "current entry per purpose", ids, map[string]string{
+			"marketing_email": "mail-new", "marketing_sms": "sms-2", "analytics": "ana-hist", "marketing_phone": "phone-own",
+		})
+		// (Invalid UTF-8 is kept by SQLite and replaced by PostgreSQL; the
+		// comparison above holds either way.)
+		own := got.Current["sk-h"]["marketing_phone"]
+		if own.RecordedAt.IsZero() || own.NoticeVersion != "v2" || !own.ExpiresAt.Equal(exp.Truncate(time.Microsecond)) {
+			t.Fatalf("own entry as read: recorded %v, notice version %q, expires %v", own.RecordedAt, own.NoticeVersion, own.ExpiresAt)
+		}
+	}},
 	{"LoserWritesAndReadsNothing", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		_, err := s.ClaimEvents(ctx, []store.EventKey{key("web", "dup")}, t0, lease)

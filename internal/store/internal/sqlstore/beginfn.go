@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/consentgate/consentgate/internal/jsonw"
 	"github.com/consentgate/consentgate/internal/store"
 )
 
 // beginCall runs a Begin through the server-side function the dialect
-// names (PostgreSQL's consentgate_begin_events, migration 00005): one
-// prepared call, planned once per session, where a transaction of
-// statements takes six round trips.
+// names (PostgreSQL's consentgate_begin_events, migrations 00005 and
+// 00007): one prepared call, planned once per session, where a transaction
+// of statements takes six round trips. The function returns the current
+// entry per subject and purpose, and of an entry this call appended only
+// its id: the rest is what the call sent, as the database stores it.
 //
 // The call is never repeated: if the connection is lost, whether it
 // committed is unknown, and a second run would report the caller's own
@@ -35,6 +38,7 @@ func (db *DB) beginCall(ctx context.Context, b store.Begin) (store.Begun, error)
 		}
 	}
 	rows := []entryRow{}
+	sent := map[string]store.ConsentEntry{}
 	var subjects []string
 	asked := map[string]bool{}
 	recordedAt := time.Now()
@@ -60,6 +64,7 @@ func (db *DB) beginCall(ctx context.Context, b store.Begin) (store.Begun, error)
 				r.ExpiresAt = db.ts(*e.ExpiresAt)
 			}
 			rows = append(rows, r)
+			sent[e.ID] = asStored(e)
 		}
 	}
 	entries, err := appendEntries(make([]byte, 0, 512*len(rows)), rows)
@@ -99,19 +104,30 @@ func (db *DB) beginCall(ctx context.Context, b store.Begin) (store.Begun, error)
 		if err := res.Scan(dest...); err != nil {
 			return store.Begun{}, db.wrap("begin events", err)
 		}
-		if kind == "c" {
+		var e store.ConsentEntry
+		switch kind {
+		case "c":
 			won[k] = true
 			continue
+		case "n":
+			var ok bool
+			if e, ok = sent[lr.ID]; !ok {
+				return store.Begun{}, fmt.Errorf("begin events: the database returned entry %q as appended by this call, which did not send it (is migration 00007 applied?)", lr.ID)
+			}
+		default:
+			e = lr.entry()
 		}
-		byPurpose := current[lr.SubjectKey]
+		byPurpose := current[e.SubjectKey]
 		if byPurpose == nil {
 			byPurpose = map[string]store.ConsentEntry{}
-			current[lr.SubjectKey] = byPurpose
+			current[e.SubjectKey] = byPurpose
 		}
-		p := pick{lr.SubjectKey, lr.Purpose}
-		cur, seen := byPurpose[lr.Purpose]
-		if !seen || newer(lr.ObtainedAt.Time, lr.RecordedAt.Time, seq, cur.ObtainedAt, cur.RecordedAt, seqs[p]) {
-			byPurpose[lr.Purpose] = lr.entry()
+		// One row per subject and purpose comes back; the pick stays so
+		// that the function of migration 00005 (every entry) reads right.
+		p := pick{e.SubjectKey, e.Purpose}
+		cur, seen := byPurpose[e.Purpose]
+		if !seen || newer(e.ObtainedAt, e.RecordedAt, seq, cur.ObtainedAt, cur.RecordedAt, seqs[p]) {
+			byPurpose[e.Purpose] = e
 			seqs[p] = seq
 		}
 	}
@@ -141,6 +157,46 @@ func newer(obtained, recorded time.Time, seq int64, curObtained, curRecorded tim
 		return recorded.After(curRecorded)
 	}
 	return seq > curSeq
+}
+
+// asStored returns e as the database holds it once appended: timestamps in
+// UTC to the microsecond (db.ts), text as it survives the JSON the entries
+// travel in (appendEntries turns each byte of invalid UTF-8 into U+FFFD).
+func asStored(e store.ConsentEntry) store.ConsentEntry {
+	at := func(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+	e.ObtainedAt, e.RecordedAt = at(e.ObtainedAt), at(e.RecordedAt)
+	if e.ExpiresAt != nil {
+		if e.ExpiresAt.IsZero() {
+			e.ExpiresAt = nil // db.ts stores NULL
+		} else {
+			t := at(*e.ExpiresAt)
+			e.ExpiresAt = &t
+		}
+	}
+	for _, s := range [...]*string{&e.ID, &e.SubjectKey, &e.Purpose, &e.Status, &e.Method, &e.Platform,
+		&e.Connector, &e.Form, &e.CheckboxKey, &e.NoticeID, &e.NoticeVersion, &e.PayloadSHA256, &e.RequestID} {
+		*s = afterJSON(*s)
+	}
+	return e
+}
+
+// afterJSON is s after a round trip through jsonw.AppendString and a JSON
+// decoder: unchanged unless it holds invalid UTF-8.
+func afterJSON(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = utf8.AppendRune(b, utf8.RuneError)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
 }
 
 // entryRow is one ledger entry as the begin function reads it from JSON
