@@ -15,6 +15,10 @@
 #   BENCH_PG_PARAMS    query of its URLs (default sslmode=disable)
 #   BENCH_OUT          directory for logs and JSON rows (default: a temp dir)
 #   BENCH_GATEWAY      gateway binary (default bin/consentgate), to compare builds
+#   BENCH_ROUNDS       rounds of each mode (default 1), each with a fresh
+#                      gateway, broker and database; from the second on,
+#                      rows are named "<mode>#<n>", even rounds measure the
+#                      baseline first, and the report adds the median ratio
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -47,6 +51,7 @@ load() {
 	bin/cgbench load --url "$url" --secret "$SECRET" --concurrency "$CONC" --duration "$DURATION" \
 		--brokers "$brokers" --topic "$TOPIC" --pid "$pid" --name "$name" --json \
 		>"$OUT/${name// /-}.txt"
+	ROWS+=("$OUT/${name// /-}.txt")
 	grep -v '^{' "$OUT/${name// /-}.txt" >&2
 }
 
@@ -61,21 +66,34 @@ baseline() {
 	load "$mode baseline" "http://$BASELINE_ADDR/" "$brokers" "$pid"
 }
 
+# both LABEL URL BROKERS PID: the gateway's row and the baseline's, in
+# the round's order (the baseline first in even rounds, so that a machine
+# slowing down during a run does not always favour the same side).
+both() {
+	local label=$1 url=$2 brokers=$3 pid=$4
+	if ((ROUND % 2 == 0)); then
+		baseline "$label" "$brokers"
+		load "$label gateway" "$url" "$brokers" "$pid"
+	else
+		load "$label gateway" "$url" "$brokers" "$pid"
+		baseline "$label" "$brokers"
+	fi
+}
+
 run_dev() {
-	local listen=127.0.0.1:18080 kafka=127.0.0.1:19092
+	local label=$1 listen=127.0.0.1:18080 kafka=127.0.0.1:19092
 	"$GW" dev --config test/bench/configs/consentgate.yaml --data-dir "$OUT/dev-data" \
-		--listen "$listen" --kafka-listen "$kafka" >"$OUT/dev-gateway.log" 2>&1 &
+		--listen "$listen" --kafka-listen "$kafka" >"$OUT/$label-gateway.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	wait_http "http://$listen/readyz"
-	load "dev gateway" "http://$listen/webhooks/bench" "$kafka" "$pid"
-	baseline dev "$kafka"
+	both "$label" "http://$listen/webhooks/bench" "$kafka" "$pid"
 	stop
 	rm -rf "$OUT/dev-data" # hundreds of MB of records; logs and rows stay
 }
 
 run_serve() {
-	local listen=127.0.0.1:18081 kafka=127.0.0.1:19093
+	local label=$1 listen=127.0.0.1:18081 kafka=127.0.0.1:19093
 	if ! pg_isready -q -d "$PG/postgres?$PG_PARAMS"; then
 		echo "bench: PostgreSQL at $PG does not answer; skipping serve mode (set BENCH_PG)" >&2
 		return 0
@@ -83,29 +101,34 @@ run_serve() {
 	DB=consentgate_bench_$$_$RANDOM
 	psql -q "$PG/postgres?$PG_PARAMS" -c "CREATE DATABASE $DB" >/dev/null
 
-	bin/cgbroker --listen "$kafka" --data-dir "$OUT/broker-data" --partitions 3 >"$OUT/broker.log" 2>&1 &
+	bin/cgbroker --listen "$kafka" --data-dir "$OUT/broker-data" --partitions 3 >"$OUT/$label-broker.log" 2>&1 &
 	PIDS+=("$!")
-	wait_line "$OUT/broker.log" "broker ready"
+	wait_line "$OUT/$label-broker.log" "broker ready"
 
 	CONSENTGATE_DATABASE_URL="$PG/$DB?$PG_PARAMS" CONSENTGATE_KAFKA_BROKERS=$kafka CONSENTGATE_LISTEN=$listen \
-		"$GW" serve --config test/bench/configs/serve.yaml >"$OUT/serve-gateway.log" 2>&1 &
+		"$GW" serve --config test/bench/configs/serve.yaml >"$OUT/$label-gateway.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	wait_http "http://$listen/readyz"
-	load "serve gateway" "http://$listen/webhooks/bench" "$kafka" "$pid"
-	baseline serve "$kafka"
+	both "$label" "http://$listen/webhooks/bench" "$kafka" "$pid"
 	stop
 	rm -rf "$OUT/broker-data"
 	drop_db
 }
 
 echo "bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); output in $OUT" >&2
+ROWS=() # the rows' files, in the order measured
+ROUNDS=${BENCH_ROUNDS:-1}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_ROUNDS=$ROUNDS: want a whole number of at least 1" >&2; exit 2; }
 for mode in $MODES; do
-	case $mode in
-	dev) run_dev ;;
-	serve) run_serve ;;
-	*) echo "bench: unknown mode $mode (want dev or serve)" >&2; exit 2 ;;
-	esac
+	[[ $mode == dev || $mode == serve ]] || { echo "bench: unknown mode $mode (want dev or serve)" >&2; exit 2; }
+done
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+	for mode in $MODES; do
+		label=$mode
+		((ROUND == 1)) || label="$mode#$ROUND"
+		"run_$mode" "$label"
+	done
 done
 echo
-bin/cgbench report "$OUT"/*.txt
+bin/cgbench report "${ROWS[@]}"
