@@ -87,7 +87,11 @@ func keyPath(ns string) string {
 			b.WriteString(ns)
 			return b.String()
 		}
-		j := strings.IndexByte(ns[i:], ']') + i
+		j := closingBracket(ns, i)
+		if j < 0 {
+			b.WriteString(ns)
+			return b.String()
+		}
 		b.WriteString(ns[:i])
 		inner := ns[i+1 : j]
 		if strings.Trim(inner, "0123456789") == "" {
@@ -99,10 +103,22 @@ func keyPath(ns string) string {
 	}
 }
 
+// closingBracket finds the ']' that ends the index opened at ns[i]. A map
+// key is written raw and may hold brackets itself, so the end is the ']'
+// followed by the end, a '.' or another '['; -1 if there is none.
+func closingBracket(ns string, i int) int {
+	for j := i + 1; j < len(ns); j++ {
+		if ns[j] == ']' && (j+1 == len(ns) || ns[j+1] == '.' || ns[j+1] == '[') {
+			return j
+		}
+	}
+	return -1
+}
+
 func fieldErrorMessage(key string, fe validator.FieldError) string {
 	last := key[strings.LastIndexByte(key, '.')+1:]
-	if strings.HasSuffix(last, "]") {
-		last = last[:strings.IndexByte(last, '[')] + "[]"
+	if k := strings.IndexByte(last, '['); k >= 0 && strings.HasSuffix(last, "]") {
+		last = last[:k] + "[]"
 	}
 	switch fe.Tag() {
 	case "required", "min":
