@@ -64,7 +64,8 @@ func (db *DB) beginCall(ctx context.Context, b store.Begin) (store.Begun, error)
 				r.ExpiresAt = db.ts(*e.ExpiresAt)
 			}
 			rows = append(rows, r)
-			sent[e.ID] = asStored(e)
+			stored := asStored(e)
+			sent[stored.ID] = stored // the database answers with the stored id
 		}
 	}
 	entries, err := appendEntries(make([]byte, 0, 512*len(rows)), rows)
