@@ -77,6 +77,27 @@ func AppendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// Decoded is the string a JSON decoder reads back from AppendString(s):
+// s itself unless it holds invalid UTF-8, whose every bad byte
+// AppendString writes as \ufffd. A store that sends text through JSON uses
+// it to know what it stored without reading it back.
+func Decoded(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = utf8.AppendRune(b, utf8.RuneError)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
+}
+
 // AppendMap appends m as json.Marshal encodes it: null when nil, keys in byte
 // order (strings.Compare).
 func AppendMap[V any](b []byte, m map[string]V, elem func([]byte, V) []byte) []byte {

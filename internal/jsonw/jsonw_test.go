@@ -56,6 +56,29 @@ func TestMatchesJSONMarshal(t *testing.T) {
 	}
 }
 
+// Decoded must say what a decoder reads back from AppendString, or the
+// PostgreSQL begin would rebuild its own ledger entries wrong.
+func TestDecodedIsWhatADecoderReadsBack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	strs := append([]string(nil), tricky...)
+	for range 2000 {
+		b := make([]byte, rng.IntN(16))
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		strs = append(strs, string(b))
+	}
+	for _, s := range strs {
+		var back string
+		if err := json.Unmarshal(AppendString(nil, s), &back); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if got := Decoded(s); got != back {
+			t.Errorf("Decoded(%q) = %q, a decoder reads %q", s, got, back)
+		}
+	}
+}
+
 // A decision's columns as the gateway writes them for a typical lead.
 var (
 	benchRules  = []string{"purpose.granted", "category.contact.email", "field.phone.mask", "field.country.redact", "unmapped.drop", "record.forward"}

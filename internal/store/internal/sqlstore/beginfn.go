@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/consentgate/consentgate/internal/jsonw"
 	"github.com/consentgate/consentgate/internal/store"
@@ -113,7 +112,9 @@ func (db *DB) beginCall(ctx context.Context, b store.Begin) (store.Begun, error)
 		case "n":
 			var ok bool
 			if e, ok = sent[lr.ID]; !ok {
-				return store.Begun{}, fmt.Errorf("begin events: the database returned entry %q as appended by this call, which did not send it (is migration 00007 applied?)", lr.ID)
+				// asStored and the database disagree on an entry's id: a
+				// bug, nothing a configuration change can fix.
+				return store.Begun{}, fmt.Errorf("begin events: the database names entry %q as written by this call, but the call sent no entry with that id; please report this as a bug", lr.ID)
 			}
 		default:
 			e = lr.entry()
@@ -162,7 +163,7 @@ func newer(obtained, recorded time.Time, seq int64, curObtained, curRecorded tim
 
 // asStored returns e as the database holds it once appended: timestamps in
 // UTC to the microsecond (db.ts), text as it survives the JSON the entries
-// travel in (appendEntries turns each byte of invalid UTF-8 into U+FFFD).
+// travel in (jsonw.Decoded).
 func asStored(e store.ConsentEntry) store.ConsentEntry {
 	at := func(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 	e.ObtainedAt, e.RecordedAt = at(e.ObtainedAt), at(e.RecordedAt)
@@ -176,28 +177,9 @@ func asStored(e store.ConsentEntry) store.ConsentEntry {
 	}
 	for _, s := range [...]*string{&e.ID, &e.SubjectKey, &e.Purpose, &e.Status, &e.Method, &e.Platform,
 		&e.Connector, &e.Form, &e.CheckboxKey, &e.NoticeID, &e.NoticeVersion, &e.PayloadSHA256, &e.RequestID} {
-		*s = afterJSON(*s)
+		*s = jsonw.Decoded(*s)
 	}
 	return e
-}
-
-// afterJSON is s after a round trip through jsonw.AppendString and a JSON
-// decoder: unchanged unless it holds invalid UTF-8.
-func afterJSON(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	b := make([]byte, 0, len(s)+8)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = utf8.AppendRune(b, utf8.RuneError)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return string(b)
 }
 
 // entryRow is one ledger entry as the begin function reads it from JSON
