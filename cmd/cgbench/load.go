@@ -35,12 +35,18 @@ type row struct {
 	RPS         float64 `json:"requests_per_s"`
 	P50ms       float64 `json:"p50_ms"`
 	P99ms       float64 `json:"p99_ms"`
-	Errors      int     `json:"errors"` // every answer but 200, and failed requests
-	NetErrors   int     `json:"net_errors"`
-	OK          int     `json:"ok_200"`
-	Records     int     `json:"records_on_topic"`
-	Distinct    int     `json:"distinct_ids_on_topic"`
-	PeakRSSMiB  float64 `json:"peak_rss_mib,omitempty"`
+	// The mean is what a closed loop's rate follows (connections / mean
+	// latency), so the tail beyond p99 shows up there and not in p99.
+	MeanMs     float64 `json:"mean_ms"`
+	P90ms      float64 `json:"p90_ms"`
+	P999ms     float64 `json:"p999_ms"`
+	MaxMs      float64 `json:"max_ms"`
+	Errors     int     `json:"errors"` // every answer but 200, and failed requests
+	NetErrors  int     `json:"net_errors"`
+	OK         int     `json:"ok_200"`
+	Records    int     `json:"records_on_topic"`
+	Distinct   int     `json:"distinct_ids_on_topic"`
+	PeakRSSMiB float64 `json:"peak_rss_mib,omitempty"`
 	// CPUusPerReq is the CPU time (user+system) --pid spent during the
 	// run per request: unlike requests/s it hardly depends on what else
 	// the machine runs.
@@ -107,6 +113,7 @@ func runLoad(ctx context.Context, args []string) error {
 	r.RPS = float64(r.Requests) / res.wall.Seconds()
 	st := summarize(res.lat)
 	r.P50ms, r.P99ms = ms(st.p50), ms(st.p99)
+	r.MeanMs, r.P90ms, r.P999ms, r.MaxMs = ms(st.mean), ms(st.p90), ms(st.p999), ms(st.max)
 	if brokers != nil {
 		r.Records, r.Distinct, err = countRun(context.WithoutCancel(ctx), brokers, f.topic, start, run, f.quiet)
 		if err != nil {
@@ -217,7 +224,7 @@ func runID() string {
 	return hex.EncodeToString(b)
 }
 
-type stats struct{ p50, p99 time.Duration }
+type stats struct{ mean, p50, p90, p99, p999, max time.Duration }
 
 // summarize uses nearest-rank percentiles: the value at or below which p of
 // the samples fall, always an observed latency.
@@ -231,7 +238,15 @@ func summarize(lat []time.Duration) stats {
 		i := int(p*float64(len(s))+0.999999) - 1
 		return s[min(max(i, 0), len(s)-1)]
 	}
-	return stats{p50: rank(0.50), p99: rank(0.99)}
+	var sum time.Duration
+	for _, d := range s {
+		sum += d
+	}
+	return stats{
+		mean: sum / time.Duration(len(s)),
+		p50:  rank(0.50), p90: rank(0.90), p99: rank(0.99), p999: rank(0.999),
+		max: s[len(s)-1],
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -72,4 +72,15 @@ func TestPercentile(t *testing.T) {
 	if st.p50 != 5 || st.p99 != 10 {
 		t.Fatalf("p50=%d p99=%d, want 5 and 10", st.p50, st.p99)
 	}
+	// One slow answer among fast ones: p99 of 100 samples hides it, the
+	// mean and the maximum do not.
+	d = make([]time.Duration, 1000)
+	for i := range d {
+		d[i] = 2
+	}
+	d[500] = 2002
+	st = summarize(d)
+	if st.p99 != 2 || st.p999 != 2 || st.max != 2002 || st.mean != 4 || st.p90 != 2 {
+		t.Fatalf("got %+v, want p90=p99=p999=2, max=2002, mean=4", st)
+	}
 }
