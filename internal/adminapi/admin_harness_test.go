@@ -35,6 +35,10 @@ type adminHarness struct {
 	Sync     *connsync.Syncer
 	tokens   map[adminapi.Role]string
 	logs     *gwtest.LogBuffer
+	// SecretDir is the directory API connectors may reference files in
+	// (api_secret_refs.file_dirs); env references need the prefix
+	// ADMINAPI_TEST_.
+	SecretDir string
 }
 
 // fileConnectorYAML is the file connector "web-file" (read-only via API).
@@ -65,6 +69,8 @@ func newAdminHarness(t *testing.T, ringText string) *adminHarness {
 
 	gw := config.Default()
 	gw.PublicURL = "https://gw.example"
+	secretDir := t.TempDir()
+	gw.APISecretRefs = config.APISecretRefs{EnvPrefixes: []string{"ADMINAPI_TEST_"}, FileDirs: []string{secretDir}}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "web-file.yaml"), []byte(fileConnectorYAML), 0o600); err != nil {
 		t.Fatal(err)
@@ -86,7 +92,7 @@ func newAdminHarness(t *testing.T, ringText string) *adminHarness {
 		t.Fatalf("start connector sync: %v", err)
 	}
 
-	h := &adminHarness{t: t, Store: st, Pipeline: pl, Sync: sy, logs: logs, tokens: map[adminapi.Role]string{adminapi.RoleAdmin: bootstrapToken}}
+	h := &adminHarness{t: t, Store: st, Pipeline: pl, Sync: sy, logs: logs, tokens: map[adminapi.Role]string{adminapi.RoleAdmin: bootstrapToken}, SecretDir: secretDir}
 	for _, role := range adminapi.Roles[1:] {
 		tok, hash := adminapi.NewToken()
 		if err := st.CreateAdminToken(ctx, store.AdminToken{ID: "tok-" + string(role), Name: "test " + string(role), Role: string(role), Hash: hash, CreatedAt: time.Now()}); err != nil {

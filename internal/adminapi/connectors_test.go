@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -194,6 +196,85 @@ func TestConnectorValidation(t *testing.T) {
 	if list, _ := h.Store.ListConnectors(t.Context()); len(list) != 0 {
 		t.Fatalf("invalid specs were stored: %v", list)
 	}
+}
+
+// A connector written through the API may reference only the variables
+// and files the operator allowed: a reference is read on the gateway's
+// host and the secret then goes to the platform, so without the list a
+// marketer could have the admin token or the key ring sent out. Nothing
+// is stored for a refused reference.
+func TestAPISecretReferencesAreAllowlisted(t *testing.T) {
+	h := newAdminHarness(t, testKeyRing)
+	t.Setenv("CONSENTGATE_ADMIN_TOKEN", "cgt_not-for-connectors")
+	t.Setenv("OTHER_SECRET", "s3cr3t-other")
+	outside := filepath.Join(t.TempDir(), "outside")
+	if err := os.WriteFile(outside, []byte(storedSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(h.SecretDir, "link")
+	if err := os.Symlink(outside, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		secret map[string]any
+		want   string
+	}{
+		{"the gateway's own variable", map[string]any{"env": "CONSENTGATE_ADMIN_TOKEN"}, "gateway's own settings"},
+		{"a variable without the allowed prefix", map[string]any{"env": "OTHER_SECRET"}, "api_secret_refs.env_prefixes (ADMINAPI_TEST_)"},
+		{"a file outside the allowed directories", map[string]any{"file": outside}, "outside api_secret_refs.file_dirs"},
+		{"a system file", map[string]any{"file": "/etc/passwd"}, "outside api_secret_refs.file_dirs"},
+		{"a link out of the allowed directory", map[string]any{"file": link}, "outside api_secret_refs.file_dirs"},
+		{"a way out of the allowed directory", map[string]any{"file": filepath.Join(h.SecretDir, "..", filepath.Base(filepath.Dir(outside)), "outside")}, "outside api_secret_refs.file_dirs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/web-api", apiSpec("web-api", tc.secret))
+			if r.Status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", r.Status, r.Raw)
+			}
+			if msg := r.FieldError("secrets.signing_secret"); !strings.Contains(msg, tc.want) || !strings.Contains(msg, `{"value"`) {
+				t.Fatalf("error.fields[secrets.signing_secret] = %q, want it to mention %q and the value form", msg, tc.want)
+			}
+			for _, v := range []string{"cgt_not-for-connectors", "s3cr3t-other", storedSecret, "root:"} {
+				if strings.Contains(r.Raw, v) {
+					t.Fatalf("the answer carries what the reference points at: %s", r.Raw)
+				}
+			}
+		})
+	}
+	if list, _ := h.Store.ListConnectors(t.Context()); len(list) != 0 {
+		t.Fatalf("refused references were stored: %v", list)
+	}
+
+	// What the operator allowed works.
+	inside := filepath.Join(h.SecretDir, "web-api.secret")
+	if err := os.WriteFile(inside, []byte(storedSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/web-api", apiSpec("web-api", map[string]any{"file": inside})).Must(t, http.StatusOK)
+	if !h.verifies("web-api", storedSecret) {
+		t.Fatal("the allowed file secret is not used")
+	}
+}
+
+// Where a fetcher sends its platform token is for connector files only:
+// through the API, changing it would send a stored token elsewhere.
+func TestAPIConnectorsCannotSetBaseURL(t *testing.T) {
+	h := newAdminHarness(t, testKeyRing)
+	spec := map[string]any{
+		"id": "meta-api", "platform": "meta",
+		"secrets": map[string]any{
+			"app_secret": map[string]any{"value": "app-secret"}, "verify_token": map[string]any{"value": "verify"},
+			"page_access_token": map[string]any{"value": "page-token"},
+		},
+		"settings": map[string]any{"base_url": "http://127.0.0.1:1"},
+	}
+	r := h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/meta-api", spec)
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.FieldError("settings.base_url"), "only in a connector file") {
+		t.Fatalf("base_url through the API: %d %s", r.Status, r.Raw)
+	}
+	delete(spec["settings"].(map[string]any), "base_url")
+	h.as(adminapi.RoleMarketer, http.MethodPut, "/connectors/meta-api", spec).Must(t, http.StatusOK)
 }
 
 func TestSecretValueNeedsKey(t *testing.T) {

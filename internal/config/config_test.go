@@ -138,3 +138,54 @@ func TestExampleConnectorsLoad(t *testing.T) {
 		}
 	}
 }
+
+// A secret reference in a file replaces the default's source: hash_key and
+// admin_token default to {env: …}, and {file: …} must mean the file only.
+func TestSecretRefInFileReplacesDefault(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "consentgate.yaml")
+	body := "hash_key: {file: hash.key}\nadmin_token: {file: /run/secrets/admin}\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g, err := config.LoadGateway(path)
+	if err != nil {
+		t.Fatalf("file references refused: %v", err)
+	}
+	if g.HashKey != (config.SecretRef{File: "hash.key"}) || g.AdminToken != (config.SecretRef{File: "/run/secrets/admin"}) {
+		t.Fatalf("hash_key %+v, admin_token %+v: want the files alone", g.HashKey, g.AdminToken)
+	}
+}
+
+// The allowlist for API connectors' references, on its own.
+func TestAPISecretRefsAllowRef(t *testing.T) {
+	dir := t.TempDir()
+	allowed := filepath.Join(dir, "allowed")
+	if err := os.Mkdir(allowed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	a := config.APISecretRefs{EnvPrefixes: []string{"CONNECTOR_"}, FileDirs: []string{"allowed"}}
+	for _, tc := range []struct {
+		ref  config.SecretRef
+		want string // "" = allowed
+	}{
+		{config.SecretRef{Env: "CONNECTOR_META"}, ""},
+		{config.SecretRef{Env: "CONSENTGATE_SECRET_KEYS"}, "gateway's own"},
+		{config.SecretRef{Env: "AWS_SECRET_ACCESS_KEY"}, "does not start with"},
+		{config.SecretRef{File: filepath.Join(allowed, "meta.token")}, ""},
+		{config.SecretRef{File: "meta.token"}, ""}, // relative to base = allowed
+		{config.SecretRef{File: filepath.Join(allowed, "..", "x")}, "outside"},
+		{config.SecretRef{File: allowed}, "outside"},
+	} {
+		err := a.AllowRef(tc.ref, allowed, dir)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%+v refused: %v", tc.ref, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%+v: error %v, want it to mention %q", tc.ref, err, tc.want)
+		}
+	}
+	if err := (config.APISecretRefs{}).AllowRef(config.SecretRef{Env: "CONNECTOR_META"}, "", ""); err == nil || !strings.Contains(err.Error(), "env references are off") {
+		t.Errorf("no list: %v, want references off", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/yamlx"
+	"go.yaml.in/yaml/v3"
 )
 
 // Gateway is the gateway's own configuration file. Field comments are the
@@ -33,12 +34,16 @@ type Gateway struct {
 	HashKey SecretRef `yaml:"hash_key"`
 	// AdminToken is the bearer token of the admin API (/api/v1).
 	AdminToken SecretRef `yaml:"admin_token"`
-	Limits     Limits    `yaml:"limits"`
-	Dedupe     Dedupe    `yaml:"dedupe"`
-	HTTP       HTTP      `yaml:"http"`
-	Outbox     Outbox    `yaml:"outbox"`
-	Jobs       Jobs      `yaml:"jobs"`
-	Log        Log       `yaml:"log"`
+	// APISecretRefs says which env and file references connectors created
+	// through the admin API may use. Default none: API connectors store
+	// their secrets as encrypted values.
+	APISecretRefs APISecretRefs `yaml:"api_secret_refs"`
+	Limits        Limits        `yaml:"limits"`
+	Dedupe        Dedupe        `yaml:"dedupe"`
+	HTTP          HTTP          `yaml:"http"`
+	Outbox        Outbox        `yaml:"outbox"`
+	Jobs          Jobs          `yaml:"jobs"`
+	Log           Log           `yaml:"log"`
 
 	// Dir is the directory of the file, for relative paths.
 	Dir string `yaml:"-"`
@@ -126,6 +131,79 @@ type Log struct {
 	Format string `yaml:"format" validate:"oneof=json text"`            // default json
 }
 
+// APISecretRefs is the operator's allowlist for secret references in
+// connectors written through the admin API. A reference is resolved on the
+// gateway's host, and the connector then sends the secret to its platform
+// (or to the fetch URL it names): without a list, anyone allowed to edit
+// connectors could have any variable or file of the host sent out.
+type APISecretRefs struct {
+	// EnvPrefixes: environment variables whose names start with one of
+	// these may be referenced, e.g. [CONNECTOR_]. CONSENTGATE_* never.
+	EnvPrefixes []string `yaml:"env_prefixes" validate:"dive,required,printascii,excludesall= "`
+	// FileDirs: files inside one of these directories (relative: to this
+	// config file), after symbolic links are resolved.
+	FileDirs []string `yaml:"file_dirs" validate:"dive,required"`
+}
+
+// reservedEnvPrefix names the gateway's own secrets (admin token, hash key,
+// key ring): never readable through a connector.
+const reservedEnvPrefix = "CONSENTGATE_"
+
+// AllowRef reports why an API connector may not use ref, or nil. base
+// resolves relative file references (the connectors directory) and dir
+// relative FileDirs (the config file's directory).
+func (a APISecretRefs) AllowRef(ref SecretRef, base, dir string) error {
+	switch {
+	case ref.Env != "":
+		if strings.HasPrefix(strings.ToUpper(ref.Env), reservedEnvPrefix) {
+			return fmt.Errorf("environment variable %s is one of the gateway's own settings and cannot be a connector secret: send the secret as {\"value\": \"…\"}", ref.Env)
+		}
+		for _, p := range a.EnvPrefixes {
+			if strings.HasPrefix(ref.Env, p) {
+				return nil
+			}
+		}
+		if len(a.EnvPrefixes) == 0 {
+			return fmt.Errorf("env references are off for connectors written through the API: send the secret as {\"value\": \"…\"} (stored encrypted), or have the operator allow variables by prefix in the gateway config's api_secret_refs.env_prefixes")
+		}
+		return fmt.Errorf("environment variable %s does not start with any of api_secret_refs.env_prefixes (%s): use an allowed name, or send the secret as {\"value\": \"…\"}", ref.Env, strings.Join(a.EnvPrefixes, ", "))
+	case ref.File != "":
+		p := ref.File
+		if !filepath.IsAbs(p) && base != "" {
+			p = filepath.Join(base, p)
+		}
+		p = realPath(p)
+		for _, d := range a.FileDirs {
+			if !filepath.IsAbs(d) && dir != "" {
+				d = filepath.Join(dir, d)
+			}
+			if rel, err := filepath.Rel(realPath(d), p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && rel != "." {
+				return nil
+			}
+		}
+		if len(a.FileDirs) == 0 {
+			return fmt.Errorf("file references are off for connectors written through the API: send the secret as {\"value\": \"…\"} (stored encrypted), or have the operator allow a directory in the gateway config's api_secret_refs.file_dirs")
+		}
+		return fmt.Errorf("file %s is outside api_secret_refs.file_dirs: put it in an allowed directory, or send the secret as {\"value\": \"…\"}", ref.File)
+	}
+	return nil
+}
+
+// realPath is p absolute and cleaned, its symbolic links resolved when it
+// exists, so a link cannot lead out of an allowed directory.
+func realPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	if r, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
+		return filepath.Join(r, filepath.Base(p))
+	}
+	return filepath.Clean(p)
+}
+
 // SecretRef names where a secret lives; the value itself never sits in a
 // config file.
 type SecretRef struct {
@@ -134,6 +212,19 @@ type SecretRef struct {
 }
 
 func (r SecretRef) IsZero() bool { return r.Env == "" && r.File == "" }
+
+// UnmarshalYAML replaces the whole reference: a file that says
+// {file: PATH} for a key whose default is {env: NAME} means the file, not
+// both (decoding into the default kept its env and failed validation).
+func (r *SecretRef) UnmarshalYAML(n *yaml.Node) error {
+	type plain SecretRef
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*r = SecretRef(p)
+	return nil
+}
 
 func (r SecretRef) String() string {
 	if r.Env != "" {

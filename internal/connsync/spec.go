@@ -12,6 +12,7 @@ import (
 	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/secretbox"
 	"github.com/consentgate/consentgate/internal/store"
+	"github.com/consentgate/consentgate/internal/yamlx"
 )
 
 // Secret is one secret of a stored connector: a reference (env or file,
@@ -175,16 +176,47 @@ func (b *Builder) Build(id string, enabled bool, doc map[string]any, values map[
 	if resolve == nil {
 		resolve = func(ref config.SecretRef) (string, error) { return config.ResolveSecret(ref, "") }
 	}
+	var allow config.APISecretRefs
+	var base, dir string
+	if g := opts.Gateway; g != nil {
+		allow, base, dir = g.APISecretRefs, g.Path(g.ConnectorsDir), g.Dir
+	}
 	opts.Secret = func(_, name string, ref config.SecretRef) (string, error) {
 		if v, ok := values[name]; ok {
 			return v, nil
+		}
+		// Checked before anything is read: the answer must not tell
+		// whether a file or variable exists.
+		if err := allow.AllowRef(ref, base, dir); err != nil {
+			return "", err
 		}
 		return resolve(ref)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return config.ParseConnector("api:"+id, data, opts)
+	file := "api:" + id
+	c, err := config.ParseConnector(file, data, opts)
+	if ps := fileOnlySettings(file, doc); len(ps) > 0 {
+		var more yamlx.Problems
+		if err != nil && !errors.As(err, &more) {
+			return nil, err
+		}
+		return nil, append(more, ps...).Err()
+	}
+	return c, err
+}
+
+// fileOnlySettings refuses settings that only a connector file may set.
+// base_url decides where a fetcher sends the platform token it holds: set
+// through the API, it would let anyone allowed to edit a connector have
+// a stored token sent to a server of their choosing.
+func fileOnlySettings(file string, doc map[string]any) yamlx.Problems {
+	settings, _ := doc["settings"].(map[string]any)
+	if _, ok := settings["base_url"]; !ok {
+		return nil
+	}
+	return yamlx.Problems{{File: file, Key: "settings.base_url", Msg: "can be set only in a connector file (it decides where the platform token is sent): leave it out to use the platform's own API"}}
 }
 
 // Open returns the plain values of a spec's sealed secrets and its
