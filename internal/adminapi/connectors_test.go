@@ -318,6 +318,44 @@ func TestFileConnectorsAreReadOnly(t *testing.T) {
 	h.as(adminapi.RoleMarketer, http.MethodGet, "/connectors/nope", nil).Must(t, http.StatusNotFound)
 }
 
+// use_ledger reads the subject's consent from the ledger, read-only: for a
+// subject the ledger has never seen it still answers (it used to panic),
+// and a grant in the ledger keeps a field the payload alone would not.
+func TestDryRunWithLedger(t *testing.T) {
+	h := newAdminHarness(t, testKeyRing)
+	dry := func(useLedger bool, consent map[string]any) (action, subject string) {
+		payload := map[string]any{"id": "evt-ledger", "lead": map[string]any{"email": "ledger.dry@example.com"}, "consent": consent}
+		r := h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload": payload, "use_ledger": useLedger}).Must(t, http.StatusOK)
+		recs, _ := r.Body["records"].([]any)
+		if len(recs) != 1 {
+			t.Fatalf("dry-run: %s", r.Raw)
+		}
+		rec := recs[0].(map[string]any)
+		for _, f := range rec["fields"].([]any) {
+			if m := f.(map[string]any); m["platform_field"] == "lead.email" {
+				return m["action"].(string), rec["subject_key"].(string)
+			}
+		}
+		t.Fatalf("no lead.email in %s", r.Raw)
+		return "", ""
+	}
+	got, subject := dry(true, map[string]any{"marketing_email": false})
+	if got == "keep" || subject == "" {
+		t.Fatalf("e-mail %s (subject %q) for a subject without consent", got, subject)
+	}
+	now := time.Now()
+	if err := h.Store.AppendConsent(t.Context(), []store.ConsentEntry{{ID: store.NewID(), SubjectKey: subject, Purpose: "marketing_email",
+		Status: store.StatusGranted, Method: "api", ObtainedAt: now, RecordedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := dry(true, nil); got != "keep" {
+		t.Fatalf("with the ledger's grant the e-mail is %s, want keep", got)
+	}
+	if got, _ := dry(false, nil); got == "keep" {
+		t.Fatal("without use_ledger the ledger's grant was used")
+	}
+}
+
 func TestDryRun(t *testing.T) {
 	h := newAdminHarness(t, testKeyRing)
 	payload := map[string]any{"id": "evt-1", "lead": map[string]any{"email": "dry.run@example.com", "phone": "+49 151 23456789"},

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 
@@ -70,7 +71,9 @@ func (p *Pipeline) Explain(ctx context.Context, c *config.Connector, req *ingest
 			if err != nil {
 				return Explanation{}, fmt.Errorf("read consent ledger: %w", err)
 			}
-			ledger = cur[w.subject]
+			// Copied, not taken: a subject without entries has no map,
+			// and the payload's statements are merged in below.
+			maps.Copy(ledger, cur[w.subject])
 		}
 		payload := map[string]string{}
 		for _, e := range w.entries {
