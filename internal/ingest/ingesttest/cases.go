@@ -8,6 +8,7 @@
 //	              "body": {...} | "body_text": "raw text"},
 //	  "want": {"status": 200, "records": [...], "jobs": [...], "ignored": 0,
 //	           "error": "substring of the error message",
+//	           "error_excludes": ["text the error must not contain", ...],
 //	           "handshake": {"status": 200, "content_type": "...", "body": "..."}}
 //	}
 //
@@ -51,12 +52,16 @@ type CaseRequest struct {
 }
 
 type Want struct {
-	Status    int          `json:"status"`
-	Records   []WantRecord `json:"records"`
-	Jobs      []WantJob    `json:"jobs"`
-	Ignored   int          `json:"ignored"`
-	Error     string       `json:"error"`
-	Handshake *struct {
+	Status  int          `json:"status"`
+	Records []WantRecord `json:"records"`
+	Jobs    []WantJob    `json:"jobs"`
+	Ignored int          `json:"ignored"`
+	Error   string       `json:"error"`
+	// ErrorExcludes are texts the error must not contain: payload content
+	// (a marker planted in a key or value) that would leak personal data
+	// into the 400 body and the log.
+	ErrorExcludes []string `json:"error_excludes"`
+	Handshake     *struct {
 		Status      int    `json:"status"`
 		ContentType string `json:"content_type"`
 		Body        string `json:"body"`
@@ -236,6 +241,11 @@ func checkErr(t *testing.T, c Case, status int, err error) {
 	}
 	if c.Want.Error != "" && (err == nil || !strings.Contains(err.Error(), c.Want.Error)) {
 		t.Fatalf("error = %v, want it to contain %q", err, c.Want.Error)
+	}
+	for _, x := range c.Want.ErrorExcludes {
+		if err != nil && strings.Contains(err.Error(), x) {
+			t.Fatalf("error = %v, want it not to contain %q (payload content)", err, x)
+		}
 	}
 	if err != nil && errors.Is(err, ingest.ErrUnauthenticated) == false && status == http.StatusUnauthorized {
 		t.Fatalf("401 without ErrUnauthenticated: %v", err)
