@@ -174,8 +174,8 @@ func (p *parser) object(depth int) (*node, error) {
 			return nil, p.tooLong(start)
 		}
 		if isDup(p.keys[keyBase:], key, &index) {
-			return nil, ingest.Errorf(ingest.ErrMalformed, "duplicate object key %s at %s: the value to use is ambiguous",
-				quoteName(key), p.where(start))
+			return nil, ingest.Errorf(ingest.ErrMalformed, "duplicate object key at %s: the value to use is ambiguous; send each key once",
+				p.where(start)) // the position, not the key: a key may be personal data
 		}
 		if !p.skipSpace() {
 			return nil, p.endsEarly()

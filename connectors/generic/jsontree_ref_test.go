@@ -14,7 +14,9 @@ import (
 
 // refDecodeStrict is the encoding/json Token-based decodeStrict that the
 // hand-written scanner replaced, kept unchanged (only renamed) as the
-// definition of the results and errors the scanner must reproduce.
+// definition of the results and errors the scanner must reproduce. One
+// change since: the duplicate-key error names the position but no longer
+// quotes the key, which may be personal data; both sides changed together.
 func refDecodeStrict(body []byte, maxDepth, maxField int) (*node, error) {
 	if !utf8.Valid(body) {
 		off := firstInvalidUTF8(body)
@@ -110,8 +112,8 @@ func (d *refDecoder) object(depth int) (*node, error) {
 			return nil, d.tooLong(start)
 		}
 		if _, dup := seen[key]; dup {
-			return nil, ingest.Errorf(ingest.ErrMalformed, "duplicate object key %s at %s: the value to use is ambiguous",
-				quoteName(key), d.where(start))
+			return nil, ingest.Errorf(ingest.ErrMalformed, "duplicate object key at %s: the value to use is ambiguous; send each key once",
+				d.where(start))
 		}
 		seen[key] = struct{}{}
 		v, err := d.value(depth + 1)

@@ -210,7 +210,7 @@ var decodeCases = []decodeCase{
 	{name: "syntax inside long value", body: `["aaaa\x"]`, maxField: 3},
 
 	// Duplicate keys.
-	{name: "duplicate", body: "{\n  \"a\": 1,\n  \"a\": 2\n}", want: "duplicate object key \"a\" at line 3, column 3 (byte offset 14): the value to use is ambiguous"},
+	{name: "duplicate", body: "{\n  \"a\": 1,\n  \"a\": 2\n}", want: "duplicate object key at line 3, column 3 (byte offset 14): the value to use is ambiguous; send each key once"},
 	{name: "duplicate by escape", body: `{"a":1,"\u0061":2}`},
 	{name: "duplicate nested", body: `{"x":{"b":1,"b":{}}}`},
 	{name: "duplicate long name", body: `{"` + strings.Repeat("é", 70) + `":1,"` + strings.Repeat("é", 70) + `":2}`},
@@ -241,6 +241,34 @@ func TestDecodeStrictMatchesReference(t *testing.T) {
 			_, err := sameAsReference(t, []byte(c.body), depth, field)
 			if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 				t.Fatalf("error = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestDecodeErrorsQuoteNoContent: every error decodeStrict makes goes into
+// the 400 body and the log, so it may name a position but never repeat a
+// key or value, which may be personal data.
+func TestDecodeErrorsQuoteNoContent(t *testing.T) {
+	const marker = "zz-marker@example.com"
+	for _, c := range []decodeCase{
+		{name: "duplicate key", body: `{"` + marker + `":1,"` + marker + `":2}`, want: "duplicate object key at line 1, column 28 (byte offset 27)"},
+		{name: "duplicate nested key", body: `{"lead":{"` + marker + `":1,"` + marker + `":2}}`, want: "send each key once"},
+		{name: "key too long", body: `{"` + marker + `":1}`, maxField: 3, want: "a value or key at line 1, column 2"},
+		{name: "value too long", body: `{"a":"` + marker + `"}`, maxField: 3, want: "a value or key at line 1, column 6"},
+		{name: "syntax after a key", body: `{"` + marker + `" x}`, want: "invalid JSON syntax at line 1"},
+		{name: "syntax in a value", body: `["` + marker + `\x"]`, want: "invalid JSON syntax at line 1"},
+		{name: "ends inside a value", body: `{"a":"` + marker, want: "JSON ends early at line 1"},
+		{name: "data after the value", body: `{} "` + marker + `"`, want: "unexpected data after the JSON value"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			depth, field := c.limits()
+			_, err := decodeStrict([]byte(c.body), depth, field)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), "zz-marker") {
+				t.Fatalf("error = %v, repeats payload content", err)
 			}
 		})
 	}
