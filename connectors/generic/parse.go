@@ -217,7 +217,8 @@ func isScalar(n *node) bool {
 
 // flatten writes every non-null scalar under its dotted path. Two keys that
 // flatten to one name ({"a.b":1,"a":{"b":2}}) are refused: which one the
-// mapping meant is ambiguous.
+// mapping meant is ambiguous. Its errors never quote a field name: names
+// are made of payload keys, which may be personal data.
 func flatten(n *node, prefix []byte, out map[string]string, budget *int) error {
 	switch n.kind {
 	case kindNull:
@@ -234,7 +235,7 @@ func flatten(n *node, prefix []byte, out map[string]string, budget *int) error {
 				p = strconv.AppendInt(p, int64(i), 10)
 			}
 			if len(p) > maxPathBytes {
-				return ingest.Errorf(ingest.ErrTooLarge, "a flattened field name starting %s is longer than %d bytes", quoteName(string(p)), maxPathBytes)
+				return ingest.Errorf(ingest.ErrTooLarge, "a flattened field name is longer than %d bytes: use shorter keys or nest less", maxPathBytes)
 			}
 			if err := flatten(kid, p, out, budget); err != nil {
 				return err
@@ -244,7 +245,8 @@ func flatten(n *node, prefix []byte, out map[string]string, budget *int) error {
 	default:
 		name := string(prefix)
 		if _, dup := out[name]; dup {
-			return ingest.Errorf(ingest.ErrMalformed, "two keys flatten to the same field name %s", quoteName(name))
+			return ingest.Errorf(ingest.ErrMalformed, "two keys flatten to the same field name: a dotted key collides with a nested one, "+
+				`as "a.b" does with {"a":{"b":…}}; rename one of them`)
 		}
 		if *budget--; *budget < 0 {
 			return ingest.ErrTooLarge
@@ -352,19 +354,3 @@ func truthy(n *node) bool {
 	}
 	return false
 }
-
-// quoteName shows a field or key name in an error, shortened so a hostile
-// body cannot make the message huge.
-func quoteName(s string) string {
-	const max = 64
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return strconv.Quote(s)
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
