@@ -64,11 +64,27 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 		}
 		for i, e := range env.Entry {
 			if err := p.entry(env.Object, fmt.Sprintf("entry[%d]", i), e); err != nil {
-				return ingest.Batch{}, fmt.Errorf("parse meta %s delivery: %w", env.Object, err)
+				return ingest.Batch{}, fmt.Errorf("parse meta %s: %w", deliveryOf(env.Object), err)
 			}
 		}
 	}
 	return p.batch, nil
+}
+
+// knownObjects are the envelope objects Meta documents for Webhooks. Only
+// these are named in an error: any other value is text the sender chose,
+// which may be personal data.
+var knownObjects = map[string]bool{
+	"page": true, "instagram": true, "user": true, "permissions": true,
+	"application": true, "whatsapp_business_account": true,
+}
+
+// deliveryOf names a delivery by its object for an error message.
+func deliveryOf(object string) string {
+	if knownObjects[object] {
+		return object + " delivery"
+	}
+	return "delivery of an unsupported object"
 }
 
 // decodeEnvelopes reads one envelope, or an array of them: Meta's Instagram
