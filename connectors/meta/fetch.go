@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,18 @@ type graphLead struct {
 		IsChecked   json.RawMessage `json:"is_checked"`
 	} `json:"custom_disclaimer_responses"`
 }
+
+// graphErrorTypes are the error types Meta documents for the Graph API.
+// An error answer is remote text that ends up in logs and in
+// fetch_jobs.last_error (shown by GET /deadletters), so its type is named
+// only when it is one of these, and its free-text message never.
+var graphErrorTypes = map[string]bool{
+	"OAuthException": true, "GraphMethodException": true, "FacebookApiException": true,
+}
+
+// fbtraceIDRe is the shape of the trace id Meta support asks for; a value
+// of any other shape is not one and is left out for the same reason.
+var fbtraceIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 type graphError struct {
 	Error struct {
@@ -123,10 +136,10 @@ func (c *Connector) graphFailure(ref string, resp *http.Response, body []byte) e
 			desc += fmt.Sprintf(" subcode %d", e.Subcode)
 		}
 	}
-	if e.Type != "" {
+	if graphErrorTypes[e.Type] {
 		desc += " (" + e.Type + ")"
 	}
-	if e.FBTraceID != "" {
+	if fbtraceIDRe.MatchString(e.FBTraceID) {
 		desc += ", fbtrace_id " + e.FBTraceID
 	}
 	switch {

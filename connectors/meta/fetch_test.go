@@ -162,6 +162,10 @@ func TestFetchFailures(t *testing.T) {
 		"1009": {status: 400, body: `{"error":{"message":"Unsupported get request. Object with ID '1009' does not exist","type":"GraphMethodException","code":100,"error_subcode":33}}`},
 		"1010": {status: 200, body: "<html>not json</html>"},
 		"1011": {status: 503, body: "unavailable", header: map[string]string{"Retry-After": "30"}},
+		// Graph's answer is remote text: type and fbtrace_id are named only
+		// in their documented shapes, so a marker planted in them is dropped.
+		"1012": {status: 400, file: "error_hostile.json"},
+		"1013": {status: 400, file: "error_unknown_type.json"},
 	})
 	conn := openFetcher(t, srv, nil)
 
@@ -183,6 +187,8 @@ func TestFetchFailures(t *testing.T) {
 		{ref: "1009", want: permanent, msg: "graph error code 100"},
 		{ref: "1010", want: retry, msg: "lead response"},
 		{ref: "1011", want: retry, msg: "HTTP 503"},
+		{ref: "1012", want: permanent, msg: "fetch meta lead 1012: HTTP 400, graph error code 100 subcode 33: permanent failure"},
+		{ref: "1013", want: permanent, msg: "fetch meta lead 1013: HTTP 400, graph error code 100, fbtrace_id AbCdEfGh128: permanent failure"},
 	} {
 		t.Run(tc.ref, func(t *testing.T) {
 			_, err := conn.Fetch(t.Context(), ingest.FetchJob{EventID: tc.ref, Ref: tc.ref})
@@ -260,7 +266,7 @@ func assertNoSecrets(t *testing.T, err error) {
 	t.Helper()
 	m := hmac.New(sha256.New, []byte(testAppSecret))
 	m.Write([]byte(testPageToken))
-	for _, s := range []string{testPageToken, testAppSecret, hex.EncodeToString(m.Sum(nil)), "appsecret_proof", "Session has expired", "zoe@example.com"} {
+	for _, s := range []string{testPageToken, testAppSecret, hex.EncodeToString(m.Sum(nil)), "appsecret_proof", "Session has expired", "zoe@example.com", "zz-marker", "Zzmarker"} {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("error text leaks %q: %v", s, err)
 		}
