@@ -302,6 +302,37 @@ func TestFetchPermanentErrors(t *testing.T) {
 	})
 }
 
+// TestFetchErrorsQuoteNoAnswer: a fetch error is logged and stored as
+// fetch_jobs.last_error, so it names LinkedIn's status, never what the
+// answer said (an error body may reflect request data or personal data).
+func TestFetchErrorsQuoteNoAnswer(t *testing.T) {
+	const marker = "zz-marker@example.com"
+	hostile := []byte(`{"status":400,"serviceErrorCode":100,"code":"` + marker + `","message":"` + marker + `"}`)
+	for _, tc := range []struct {
+		name string
+		resp fakeResp
+		want string
+	}{
+		{name: "400", resp: fakeResp{status: http.StatusBadRequest, body: hostile}, want: "LinkedIn answered 400"},
+		{name: "429", resp: fakeResp{status: http.StatusTooManyRequests, body: hostile}, want: "LinkedIn answered 429"},
+		{name: "500", resp: fakeResp{status: http.StatusInternalServerError, body: hostile}, want: "LinkedIn answered 500"},
+		{name: "wrong type", resp: fakeResp{status: http.StatusOK, body: []byte(`{"id":["` + marker + `"]}`)}, want: "field id has an unexpected type"},
+		{name: "not JSON", resp: fakeResp{status: http.StatusOK, body: []byte(`{"id":"` + marker + `" x}`)}, want: "answer is not valid JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, c := newFake(t)
+			f.on(leadPath, tc.resp)
+			_, err := c.Fetch(t.Context(), jobFor(leadURN))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "zz-marker") {
+				t.Errorf("error repeats the answer: %v", err)
+			}
+		})
+	}
+}
+
 func TestFetchCustomQuestionsByName(t *testing.T) {
 	f, c := newFake(t, func(cfg *Config) { cfg.CustomQuestionKey = "name" })
 	f.on(leadPath, fixture(t, "lead_with_consents.json"))
