@@ -9,8 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -62,6 +60,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	o := options{migrate: true, maxConns: 16, connLifetime: 30 * time.Minute}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if err := checkDSN(url); err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	connector, err := pq.NewConnector(url)
 	if err != nil {
@@ -157,76 +158,4 @@ func mustSub(f fs.FS, dir string) fs.FS {
 		panic(err)
 	}
 	return sub
-}
-
-// Redact hides the password of a database URL (or key=value DSN) for
-// messages and logs.
-func Redact(dsn string) string {
-	for _, sec := range secrets(dsn) {
-		dsn = dsn[:sec.start] + "xxxxx" + dsn[sec.end:]
-	}
-	return dsn
-}
-
-// RedactError returns err with every password of dsn hidden from its text
-// (a URL parse error quotes the whole URL); errors.Is and errors.As still
-// see the original.
-func RedactError(err error, dsn string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	clean := msg
-	for _, sec := range secrets(dsn) {
-		if p := dsn[sec.start:sec.end]; p != "" {
-			clean = strings.ReplaceAll(clean, p, "xxxxx")
-		}
-	}
-	if clean == msg {
-		return err
-	}
-	return redactedError{msg: clean, err: err}
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e redactedError) Error() string { return e.msg }
-func (e redactedError) Unwrap() error { return e.err }
-
-type span struct{ start, end int }
-
-// secrets locates passwords in dsn, last first so replacing one keeps the
-// offsets of the others valid: the password of a URL's user info, and the
-// value of every password= (also sslpassword=) parameter.
-func secrets(dsn string) []span {
-	var out []span
-	if i := strings.Index(dsn, "://"); i >= 0 {
-		// An unescaped '@', '/' or '?' in the password makes the URL
-		// ambiguous; taking the last '@' may hide too much, never too little.
-		rest := dsn[i+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if c := strings.Index(rest[:at], ":"); c >= 0 {
-				out = append(out, span{i + 3 + c + 1, i + 3 + at})
-			}
-		}
-	}
-	lower := strings.ToLower(dsn)
-	for from := 0; ; {
-		k := strings.Index(lower[from:], "password=")
-		if k < 0 {
-			break
-		}
-		start := from + k + len("password=")
-		end := start
-		for end < len(dsn) && dsn[end] != '&' && dsn[end] != ' ' {
-			end++
-		}
-		out = append(out, span{start, end})
-		from = end
-	}
-	slices.SortFunc(out, func(a, b span) int { return b.start - a.start })
-	return out
 }
