@@ -67,7 +67,13 @@ func Parse(url string) (kind, target string, err error) {
 		return "", "", fmt.Errorf("database URL is empty: set postgres://user:pass@host:5432/db or sqlite:PATH")
 	case hasScheme && (scheme == "postgres" || scheme == "postgresql"):
 		if !strings.HasPrefix(rest, "//") {
-			return "", "", fmt.Errorf("database URL %q: want %s://user:pass@host:5432/db", postgres.Redact(url), scheme)
+			// Redact hides up to the last '@'; with no '@' a second ':'
+			// may still end a user name, so then only the scheme is shown.
+			shown := postgres.Redact(url)
+			if !strings.Contains(rest, "@") && strings.Contains(rest, ":") {
+				shown = scheme + ":xxxxx"
+			}
+			return "", "", fmt.Errorf("database URL %q: want %s://user:pass@host:5432/db (percent-encode / ? # @ : %% in the password)", shown, scheme)
 		}
 		return KindPostgres, url, nil
 	case hasScheme && (scheme == "sqlite" || scheme == "sqlite3" || scheme == "file"):
@@ -78,10 +84,10 @@ func Parse(url string) (kind, target string, err error) {
 			path = strings.TrimPrefix(path, "//")
 		}
 		if p, _, hasQuery := strings.Cut(path, "?"); hasQuery {
-			return "", "", fmt.Errorf("database URL %q: SQLite options are fixed by consentgate; remove %q", url, strings.TrimPrefix(path, p))
+			return "", "", fmt.Errorf("database URL %q: SQLite options are fixed by consentgate; remove %q", postgres.Redact(url), strings.TrimPrefix(path, p))
 		}
 		if path == "" {
-			return "", "", fmt.Errorf("database URL %q: no file path after %q", url, scheme+":")
+			return "", "", fmt.Errorf("database URL %q: no file path after %q", postgres.Redact(url), scheme+":")
 		}
 		return KindSQLite, path, nil
 	case strings.HasSuffix(url, ".db") && !strings.Contains(url, "://"):

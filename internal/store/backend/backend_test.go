@@ -1,10 +1,12 @@
 package backend_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consentgate/consentgate/internal/store"
 	"github.com/consentgate/consentgate/internal/store/backend"
@@ -47,6 +49,45 @@ func TestParseErrors(t *testing.T) {
 		if strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("Parse(%q) error shows the password: %v", c.url, err)
 		}
+	}
+}
+
+// However a password is written, backend.Open's error holds no piece of
+// it and tells how to fix the URL. Port 1 refuses at once.
+func TestOpenErrorsHidePassword(t *testing.T) {
+	cases := []struct{ name, url, want string }{
+		{"slash", "postgres://u:S3cret/PW@127.0.0.1:1/x", "percent-encode"},
+		{"question mark", "postgres://u:S3cret?PW@127.0.0.1:1/x", "percent-encode"},
+		{"hash", "postgres://u:S3cret#PW@127.0.0.1:1/x", "percent-encode"},
+		{"no slashes", "postgresql:u:S3cretPW@h/x", "postgresql://user:pass@host"},
+		{"no slashes no host", "postgresql:u:S3cretPW", "postgresql://user:pass@host"},
+		{"unsupported scheme", "mysql://u:S3cret/PW@h/x", "unsupported scheme"},
+		{"unsupported scheme no slashes", "mysql:u:S3cretPW@h/x", "unsupported scheme"},
+		{"key=value", "host=127.0.0.1 port=1 user=u password=S3cretPW dbname=x", "use postgres://"},
+		{"key=value with space", "host=127.0.0.1 port=1 password=S3cret PW", "use postgres://"},
+		{"clean", "postgres://u:S3cretPW@127.0.0.1:1/x", "127.0.0.1:1"},
+		{"clean encoded at", "postgres://u:S3cret%40PW@127.0.0.1:1/x", "127.0.0.1:1"},
+		{"bad sslmode", "postgres://u:S3cretPW@127.0.0.1:1/x?sslmode=bogus", "supported values are"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			s, err := backend.Open(ctx, c.url)
+			if err == nil {
+				s.Close()
+				t.Fatal("opened")
+			}
+			msg := err.Error()
+			for _, piece := range []string{"S3cret", "PW"} {
+				if strings.Contains(msg, piece) {
+					t.Errorf("error shows %q of the password: %s", piece, msg)
+				}
+			}
+			if !strings.Contains(msg, c.want) {
+				t.Errorf("error %q does not mention %q", msg, c.want)
+			}
+		})
 	}
 }
 
