@@ -147,7 +147,7 @@ func printBanner(w io.Writer, g *app.Gateway, dataDir, kafkaAddr string) {
 	fmt.Fprintf(w, "\nconsentgate dev is running\n")
 	fmt.Fprintf(w, "  webhooks  %s/webhooks/{connector-id}\n", base)
 	fmt.Fprintf(w, "  kafka     %s (embedded, any Kafka client; data in %s)\n", kafkaAddr, filepath.Join(dataDir, "kafka"))
-	fmt.Fprintf(w, "  database  %s\n", g.Config.Database.URL)
+	fmt.Fprintf(w, "  database  %s\n", redactURL(g.Config.Database.URL))
 	fmt.Fprintf(w, "  metrics   %s/metrics   health %s/readyz\n", base, base)
 	if g.AdminToken != "" {
 		fmt.Fprintf(w, "  admin API %s/api/v1   token %s\n", base, g.AdminToken)
