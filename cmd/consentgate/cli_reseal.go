@@ -10,7 +10,6 @@ import (
 	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/connsync"
 	"github.com/consentgate/consentgate/internal/secretbox"
-	"github.com/consentgate/consentgate/internal/store/backend"
 )
 
 func newResealSecrets() *cobra.Command {
@@ -46,9 +45,9 @@ can be removed from the ring. Values are never printed.`,
 				return usageError{fmt.Errorf("no key ring: set %s (new key first, old keys after it)", app.EnvSecretKeys)}
 			}
 			ctx := cmd.Context()
-			st, err := backend.Open(ctx, url)
+			st, err := openDatabase(ctx, url)
 			if err != nil {
-				return fmt.Errorf("open database: %w", err)
+				return err
 			}
 			defer st.Close()
 			rows, err := st.ListConnectors(ctx)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/consentgate/consentgate/internal/adminapi"
 	"github.com/consentgate/consentgate/internal/store"
-	"github.com/consentgate/consentgate/internal/store/backend"
 )
 
 func newTokens() *cobra.Command {
@@ -89,9 +88,9 @@ func bootstrapToken(cmd *cobra.Command, name, role, file, url string) error {
 	if err != nil {
 		return err
 	}
-	st, err := backend.Open(cmd.Context(), url)
+	st, err := openDatabase(cmd.Context(), url)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer st.Close()
 	tok, hash := adminapi.NewToken()

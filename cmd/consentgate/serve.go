@@ -9,6 +9,7 @@ import (
 
 	"github.com/consentgate/consentgate/internal/app"
 	"github.com/consentgate/consentgate/internal/config"
+	"github.com/consentgate/consentgate/internal/store"
 	"github.com/consentgate/consentgate/internal/store/backend"
 	"github.com/consentgate/consentgate/internal/store/postgres"
 )
@@ -89,8 +90,18 @@ func databaseURL(flag, file string) (string, error) {
 	return cfg.Database.URL, nil
 }
 
-func migrate(ctx context.Context, url string, cmd *cobra.Command) error {
+// openDatabase opens the store for a one-off command. Errors name where the
+// URL comes from; backend.Open keeps its password out of them.
+func openDatabase(ctx context.Context, url string) (store.Store, error) {
 	st, err := backend.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("open database (--database-url / CONSENTGATE_DATABASE_URL / database.url): %w", err)
+	}
+	return st, nil
+}
+
+func migrate(ctx context.Context, url string, cmd *cobra.Command) error {
+	st, err := openDatabase(ctx, url)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
