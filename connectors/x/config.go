@@ -29,7 +29,11 @@ type Config struct {
 	// secret client_secret; what X recommends for apps with an OAuth 2.0
 	// client secret) or "oauth2_or_legacy" (both secrets; the OAuth2 header
 	// when X sends it, else the legacy one; for apps migrating between the
-	// two). Default "legacy".
+	// two). Default (absent or empty): chosen from the secrets that are set,
+	// as X documents ("generate [the CRC response_token] with the OAuth 2.0
+	// client secret when available, or with the OAuth 1.0 consumer secret for
+	// existing OAuth 1.0-only integrations"): both secrets → "oauth2_or_legacy",
+	// only client_secret → "oauth2", otherwise "legacy".
 	Signature string `yaml:"signature" json:"signature"`
 	// IgnoreOwnActivity counts events performed by the subscribed account
 	// itself (its own posts, likes, follows, blocks, mutes, sent DMs) as
@@ -39,9 +43,24 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults; the connector file's settings are
-// decoded on top of it.
+// decoded on top of it. Signature stays empty: Open picks the scheme from
+// the secrets (see Config.Signature), because a fixed default would answer
+// the CRC with the consumer secret of an app X expects to use its client
+// secret.
 func DefaultConfig() Config {
-	return Config{Signature: SignatureLegacy}
+	return Config{}
+}
+
+// defaultScheme is the scheme used when settings.signature is not given.
+func defaultScheme(hasConsumer, hasClient bool) string {
+	switch {
+	case hasConsumer && hasClient:
+		return SignatureOAuth2OrLegacy
+	case hasClient:
+		return SignatureOAuth2
+	default:
+		return SignatureLegacy
+	}
 }
 
 const (
@@ -52,7 +71,7 @@ const (
 // Secrets names the secrets this platform reads through env.Secret:
 // "consumer_secret" (the app's OAuth 1.0a API Key Secret) and
 // "client_secret" (its OAuth 2.0 Client Secret); settings.signature decides
-// which are required.
+// which are required, and when it is not given, the ones set decide it.
 var Secrets = []string{secretConsumer, secretClient}
 
 // Connector is one configured X Account Activity integration.
@@ -75,26 +94,36 @@ func Open(cfg Config, env ingest.Env) (*Connector, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	secret := func(name, envVar, what string) []byte {
-		var v string
-		if env.Secret != nil {
-			v, _ = env.Secret(name)
+	lookup := func(name string) string {
+		if env.Secret == nil {
+			return ""
 		}
+		v, _ := env.Secret(name)
+		return v
+	}
+	scheme, alt := cfg.Signature, ""
+	if scheme == "" {
+		scheme = defaultScheme(lookup(secretConsumer) != "", lookup(secretClient) != "")
+		// Without settings.signature either secret would do; say so.
+		alt = ", or add secrets.client_secret {env: X_CLIENT_SECRET} (the app's OAuth 2.0 Client Secret) instead"
+	}
+	secret := func(name, envVar, what, alt string) []byte {
+		v := lookup(name)
 		if v == "" {
-			bad("secret %q is not set: add secrets.%s {env: %s} (%s)", name, name, envVar, what)
+			bad("secret %q is not set: add secrets.%s {env: %s} (%s)%s", name, name, envVar, what, alt)
 			return nil
 		}
 		return []byte(v)
 	}
 	consumer := func() []byte {
-		return secret(secretConsumer, "X_CONSUMER_SECRET", "the app's API Key Secret, OAuth 1.0a")
+		return secret(secretConsumer, "X_CONSUMER_SECRET", "the app's API Key Secret, OAuth 1.0a", alt)
 	}
 	client := func() []byte {
-		return secret(secretClient, "X_CLIENT_SECRET", "the app's OAuth 2.0 Client Secret")
+		return secret(secretClient, "X_CLIENT_SECRET", "the app's OAuth 2.0 Client Secret", "")
 	}
 
-	c := &Connector{scheme: cfg.Signature, ignoreOwn: cfg.IgnoreOwnActivity}
-	switch cfg.Signature {
+	c := &Connector{scheme: scheme, ignoreOwn: cfg.IgnoreOwnActivity}
+	switch scheme {
 	case SignatureLegacy:
 		c.consumer = consumer()
 		c.crcKey = c.consumer
@@ -108,7 +137,7 @@ func Open(cfg Config, env ingest.Env) (*Connector, error) {
 		// secret when available".
 		c.crcKey = c.client
 	default:
-		bad("settings.signature: must be %q, %q or %q", SignatureLegacy, SignatureOAuth2, SignatureOAuth2OrLegacy)
+		bad("settings.signature: must be %q, %q or %q, or left out to follow the secrets that are set", SignatureLegacy, SignatureOAuth2, SignatureOAuth2OrLegacy)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

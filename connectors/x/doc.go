@@ -6,10 +6,12 @@
 //     {"response_token":"sha256=<base64 HMAC-SHA256(secret, crc_token)>"}
 //     as application/json, without I/O (X allows about 3 s);
 //   - verifies every POST over the raw body: header X-Twitter-Webhooks-Signature
-//     keyed with the OAuth 1.0a consumer secret (settings.signature "legacy",
-//     the default), header X-Twitter-Webhooks-Signature-OAuth2 keyed with the
-//     OAuth 2.0 client secret ("oauth2"), or the OAuth2 header when present and
-//     the legacy one otherwise ("oauth2_or_legacy", for apps in migration).
+//     keyed with the OAuth 1.0a consumer secret (settings.signature "legacy"),
+//     header X-Twitter-Webhooks-Signature-OAuth2 keyed with the OAuth 2.0
+//     client secret ("oauth2"), or the OAuth2 header when present and the
+//     legacy one otherwise ("oauth2_or_legacy", for apps with both secrets).
+//     Without settings.signature the scheme follows the secrets that are set:
+//     both → "oauth2_or_legacy", client_secret only → "oauth2", else "legacy".
 //     Values are "sha256=" + base64, compared in constant time. X signs no
 //     timestamp, so there is no replay window: redeliveries are caught by the
 //     gateway's de-duplication on EventID;
@@ -17,8 +19,10 @@
 //
 // Secrets (env.Secret): "consumer_secret" (legacy and oauth2_or_legacy) and
 // "client_secret" (oauth2 and oauth2_or_legacy). The CRC answer uses the
-// client secret whenever the mode uses it, as X documents, else the consumer
-// secret.
+// client secret whenever the scheme uses it, as X documents ("generate it
+// with the OAuth 2.0 client secret when available, or with the OAuth 1.0
+// consumer secret for existing OAuth 1.0-only integrations"), else the
+// consumer secret.
 //
 // Records. Every interaction is keyed by the user who acted, whose id sits in
 // a field DefaultMapping maps to platform_user_id; Form carries for_user_id

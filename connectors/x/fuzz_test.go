@@ -59,7 +59,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(body, Sign([]byte(testConsumerSecret), body), "")
 	f.Add(body, "sha256=", Sign([]byte(testClientSecret), body))
 	conns := []*Connector{
-		open(f, DefaultConfig()),
+		open(f, Config{Signature: SignatureLegacy}),
 		open(f, Config{Signature: SignatureOAuth2}),
 		open(f, Config{Signature: SignatureOAuth2OrLegacy}),
 	}

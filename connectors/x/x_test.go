@@ -90,13 +90,17 @@ func TestCases(t *testing.T) {
 		dir string
 		cfg Config
 	}{
-		{"testdata", DefaultConfig()},
+		{"testdata", Config{Signature: SignatureLegacy}},
+		// Default settings with both secrets set (testEnv): what an app
+		// that has an OAuth 2.0 client secret gets without settings.signature.
+		{"testdata/default", DefaultConfig()},
 		{"testdata/oauth2", Config{Signature: SignatureOAuth2}},
 		{"testdata/migration", Config{Signature: SignatureOAuth2OrLegacy}},
 		{"testdata/own", Config{Signature: SignatureLegacy, IgnoreOwnActivity: true}},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
-			ingesttest.Run(t, tc.dir, open(t, tc.cfg), signer(tc.cfg.Signature), testNow)
+			c := open(t, tc.cfg)
+			ingesttest.Run(t, tc.dir, c, signer(c.scheme), testNow)
 		})
 	}
 }
@@ -105,7 +109,7 @@ func TestCases(t *testing.T) {
 // fields maps to platform_user_id, and no two fields compete for one
 // canonical field.
 func TestRecordsCarryMappedUserID(t *testing.T) {
-	c := open(t, DefaultConfig())
+	c := open(t, Config{Signature: SignatureLegacy})
 	mapping := c.DefaultMapping()
 	sign := signer(SignatureLegacy)
 	seen := 0
@@ -159,8 +163,12 @@ func TestOpen(t *testing.T) {
 		env     ingest.Env
 		wantErr []string
 	}{
-		{"legacy needs consumer_secret", DefaultConfig(), only(secretClient), []string{`secret "consumer_secret" is not set: add secrets.consumer_secret`}},
-		{"legacy alone is enough", DefaultConfig(), only(secretConsumer), nil},
+		{"legacy needs consumer_secret", Config{Signature: SignatureLegacy}, only(secretClient), []string{`secret "consumer_secret" is not set: add secrets.consumer_secret`}},
+		{"legacy alone is enough", Config{Signature: SignatureLegacy}, only(secretConsumer), nil},
+		{"default needs a secret", DefaultConfig(), ingest.Env{},
+			[]string{`secret "consumer_secret" is not set: add secrets.consumer_secret {env: X_CONSUMER_SECRET}`, `or add secrets.client_secret {env: X_CLIENT_SECRET}`}},
+		{"default with consumer_secret alone", DefaultConfig(), only(secretConsumer), nil},
+		{"default with client_secret alone", DefaultConfig(), only(secretClient), nil},
 		{"oauth2 needs client_secret", Config{Signature: SignatureOAuth2}, only(secretConsumer), []string{`secret "client_secret" is not set`}},
 		{"migration needs both", Config{Signature: SignatureOAuth2OrLegacy}, ingest.Env{},
 			[]string{`secret "client_secret" is not set`, `secret "consumer_secret" is not set`}},
@@ -186,6 +194,60 @@ func TestOpen(t *testing.T) {
 				t.Errorf("error leaks a secret: %v", err)
 			}
 		})
+	}
+}
+
+// Without settings.signature the scheme, and with it the CRC key, follows
+// the secrets that are set: X answers the CRC of an app with an OAuth 2.0
+// client secret with that secret, and sends such an app only the OAuth2
+// header when it has no consumer secret.
+func TestDefaultScheme(t *testing.T) {
+	const token = "9b4507b3-9040-4669-9ca3-6b94edb50553"
+	env := func(names ...string) ingest.Env {
+		e := testEnv()
+		all := e.Secret
+		e.Secret = func(name string) (string, bool) {
+			for _, n := range names {
+				if n == name {
+					return all(name)
+				}
+			}
+			return "", false
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		name    string
+		env     ingest.Env
+		want    string
+		crcWith string
+	}{
+		{"both secrets", env(secretConsumer, secretClient), SignatureOAuth2OrLegacy, testClientSecret},
+		{"client_secret only", env(secretClient), SignatureOAuth2, testClientSecret},
+		{"consumer_secret only", env(secretConsumer), SignatureLegacy, testConsumerSecret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Open(DefaultConfig(), tc.env)
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			if c.scheme != tc.want {
+				t.Errorf("scheme = %q, want %q", c.scheme, tc.want)
+			}
+			resp, err := c.Handshake(&ingest.Request{Method: "GET", Query: map[string][]string{"crc_token": {token}}})
+			if err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			want := `{"response_token":"` + Sign([]byte(tc.crcWith), []byte(token)) + `"}`
+			if string(resp.Body) != want {
+				t.Errorf("CRC body = %s, want %s", resp.Body, want)
+			}
+		})
+	}
+	// An explicit setting keeps its meaning whatever secrets are set.
+	c := open(t, Config{Signature: SignatureLegacy})
+	if c.scheme != SignatureLegacy || string(c.crcKey) != testConsumerSecret {
+		t.Errorf("explicit legacy: scheme %q, CRC key %q", c.scheme, c.crcKey)
 	}
 }
 
