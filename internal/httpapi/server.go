@@ -64,6 +64,11 @@ func New(o Options) *Server {
 	s := &Server{opts: o, inFlight: make(chan struct{}, o.MaxInFlight), rates: newRateLimits(nil)}
 	s.ready.Store(true)
 	r := gin.New()
+	// gin would answer a stray or missing trailing slash with a 301/307 and
+	// an empty or HTML body; webhook senders do not follow redirects on POST
+	// and API clients expect JSON, so such paths get the JSON 404 below.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	r.Use(s.requestID, s.accessLog, s.recover)
 	r.NoRoute(func(c *gin.Context) {
