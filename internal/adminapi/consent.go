@@ -73,6 +73,31 @@ type subjectRequest struct {
 // statement made until then, so clock drift is all that is tolerated.
 const futureSkew = time.Minute
 
+// earliestChoice is the earliest stated time of choice accepted, the same
+// floor the generic connector puts on a record's time: nothing real
+// happened before 1970, and an earlier time (year 1 is the store's "unset")
+// would rank below every genuine statement.
+var earliestChoice = time.Unix(0, 0).UTC()
+
+// checkChoiceTime validates a stated time of choice (obtained_at): an
+// RFC 3339 time between earliestChoice and now plus futureSkew. Problems go
+// to errs under field; ok is false then.
+func checkChoiceTime(field, value string, now time.Time, errs fieldErrors) (t time.Time, ok bool) {
+	allowed := fmt.Sprintf("must be between %s and now (at most %s ahead, for clock skew)", earliestChoice.Format(time.RFC3339), futureSkew)
+	t, err := time.Parse(time.RFC3339Nano, value)
+	switch {
+	case err != nil:
+		errs.add(field, "must be an RFC 3339 time, e.g. 2026-11-20T10:00:00Z")
+	case t.Before(earliestChoice):
+		errs.add(field, "is before 1970; "+allowed)
+	case t.After(now.Add(futureSkew)):
+		errs.add(field, "is in the future; "+allowed+"; state when the subject made the choice")
+	default:
+		return t.UTC(), true
+	}
+	return time.Time{}, false
+}
+
 // subjectKey resolves a subjectRef; problems go to errs under "subject".
 func (a *API) subjectKey(ref *subjectRef, errs fieldErrors) string {
 	if ref == nil {
@@ -143,14 +168,8 @@ func (a *API) recordConsent(status string) gin.HandlerFunc {
 		now := a.d.Now().UTC()
 		obtained := now
 		if req.ObtainedAt != "" {
-			t, err := time.Parse(time.RFC3339Nano, req.ObtainedAt)
-			switch {
-			case err != nil:
-				errs.add("obtained_at", "must be an RFC 3339 time, e.g. 2026-11-20T10:00:00Z")
-			case t.After(now.Add(futureSkew)):
-				errs.add("obtained_at", "is in the future; state when the subject made the choice")
-			default:
-				obtained = t.UTC()
+			if t, ok := checkChoiceTime("obtained_at", req.ObtainedAt, now, errs); ok {
+				obtained = t
 			}
 		}
 		if req.Notice != nil && !errs.has("notice") {

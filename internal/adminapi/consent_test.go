@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -236,6 +237,7 @@ func TestConsentValidation(t *testing.T) {
 		{"platform without user", "/consent/grant", map[string]any{"subject": map[string]any{"platform": "meta"}, "purpose": "analytics"}, "subject.user_id", "required with platform"},
 		{"bad time", "/consent/grant", map[string]any{"subject": map[string]any{"email": secretish}, "purpose": "analytics", "obtained_at": "yesterday-leaky"}, "obtained_at", "RFC 3339"},
 		{"future time", "/consent/grant", map[string]any{"subject": map[string]any{"email": secretish}, "purpose": "analytics", "obtained_at": time.Now().Add(time.Hour).Format(time.RFC3339)}, "obtained_at", "future"},
+		{"zero time", "/consent/grant", map[string]any{"subject": map[string]any{"email": secretish}, "purpose": "analytics", "obtained_at": "0001-01-01T00:00:00Z"}, "obtained_at", "must be between 1970-01-01T00:00:00Z and now"},
 		{"form method", "/consent/grant", map[string]any{"subject": map[string]any{"email": secretish}, "purpose": "analytics", "method": "form_checkbox"}, "method", "one of: api, admin, import"},
 		{"unregistered notice", "/consent/grant", map[string]any{"subject": map[string]any{"email": secretish}, "purpose": "analytics", "notice": map[string]any{"id": "nope", "version": "1"}}, "notice", "not registered"},
 		{"notice without version", "/consent/grant", map[string]any{"subject": map[string]any{"email": secretish}, "purpose": "analytics", "notice": map[string]any{"id": "nope"}}, "notice.version", "is required"},
@@ -268,6 +270,62 @@ func TestConsentValidation(t *testing.T) {
 	}
 	if hist, _ := h.Store.ListTombstones(t.Context(), 0); len(hist) != 0 {
 		t.Errorf("a refused erase erased something")
+	}
+}
+
+// obtained_at is checked against 1970-01-01 .. now + clock skew (the floor
+// the generic connector applies to a record's time) before anything is
+// written: a refused statement leaves no ledger entry and no event.
+func TestConsentObtainedAtRange(t *testing.T) {
+	h := newConsentHarness(t, harnessOptions{kafkaDown: true})
+	now := time.Now().UTC()
+	for i, c := range []struct {
+		name, at string
+		want     string // "" = accepted
+	}{
+		{"zero time, the store's unset", "0001-01-01T00:00:00Z", "is before 1970"},
+		{"year 2", "0002-01-01T00:00:00Z", "is before 1970"},
+		{"a second before 1970", "1969-12-31T23:59:59Z", "is before 1970"},
+		{"before 1970 in UTC, though not in its own offset", "1970-01-01T00:30:00+01:00", "is before 1970"},
+		{"an hour ahead", now.Add(time.Hour).Format(time.RFC3339), "is in the future"},
+		{"the epoch itself", "1970-01-01T00:00:00Z", ""},
+		{"within the clock skew", now.Add(20 * time.Second).Format(time.RFC3339Nano), ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			email := fmt.Sprintf("range-%d@example.org", i)
+			key, ok := h.Keyer.Email(email)
+			if !ok {
+				t.Fatalf("test e-mail %q refused", email)
+			}
+			depth0, _, err := h.Store.OutboxStats(t.Context(), time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := map[string]any{"subject": map[string]any{"email": email}, "purpose": "analytics", "obtained_at": c.at}
+			r := h.call("privacy", "POST", "/consent/grant", body)
+			hist, err := h.Store.ConsentHistory(t.Context(), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			depth, _, _ := h.Store.OutboxStats(t.Context(), time.Now())
+			if c.want == "" {
+				r.Must(t, http.StatusCreated)
+				if len(hist) != 1 || depth != depth0+1 {
+					t.Errorf("accepted, but %d ledger entries and outbox %d→%d, want 1 and one more", len(hist), depth0, depth)
+				}
+				return
+			}
+			r.Must(t, http.StatusBadRequest)
+			msg := r.FieldError("obtained_at")
+			for _, w := range []string{c.want, "must be between 1970-01-01T00:00:00Z and now", "1m0s"} {
+				if !strings.Contains(msg, w) {
+					t.Errorf("fields.obtained_at = %q, want it to contain %q", msg, w)
+				}
+			}
+			if len(hist) != 0 || depth != depth0 {
+				t.Errorf("refused, but %d ledger entries written and outbox %d→%d", len(hist), depth0, depth)
+			}
+		})
 	}
 }
 
