@@ -102,13 +102,14 @@ const requestIDKey = "request_id"
 // RequestID returns the id of the request being served.
 func RequestID(c *gin.Context) string { return c.GetString(requestIDKey) }
 
+// requestID gives every request an id of the gateway's own. A client's
+// X-Request-ID is ignored: the id lands in the access log, the decision
+// log and the consent ledger's evidence, and a client-chosen value could
+// carry personal data into all three.
 func (s *Server) requestID(c *gin.Context) {
-	id := c.GetHeader("X-Request-ID")
-	if id == "" || len(id) > 64 || !printable(id) {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
-	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
 	c.Set(requestIDKey, id)
 	c.Header("X-Request-ID", id)
 	c.Next()

@@ -111,9 +111,15 @@ func TestPayloadCheckboxesArePublishedAsConsentEvents(t *testing.T) {
 	gw := startGateway(t, gwtest.Options{})
 	body := gwtest.Lead("evt-cb1", map[string]any{"email": "cb@example.com", "first_name": "C"},
 		map[string]any{"marketing_email": true, "sales_contact": false})
+	// The client's X-Request-ID is ignored: the evidence names the
+	// gateway's own id, the one its answer and its logs carry.
 	r := gw.Post("web", body, map[string]string{"X-Request-ID": "req-checkboxes-1"})
 	if r.Status != http.StatusOK || r.Summary("forwarded") != 1 {
 		t.Fatalf("lead: %d %s", r.Status, r.Raw)
+	}
+	reqID := r.Str("request_id")
+	if reqID == "" || reqID == "req-checkboxes-1" {
+		t.Fatalf("request id %q, want the gateway's own", reqID)
 	}
 	var v recordValue
 	gwtest.Must(t, json.Unmarshal(kafkatest.Consume(t, gw.Brokers, "crm.leads.v1", 1, 15*time.Second)[0].Value, &v))
@@ -124,7 +130,7 @@ func TestPayloadCheckboxesArePublishedAsConsentEvents(t *testing.T) {
 	for _, e := range evs {
 		byPurpose[e.Purpose] = e
 		if e.Method != "form_checkbox" || e.Source["connector"] != "web" || e.Source["platform"] != "generic" ||
-			e.Evidence["payload_sha256"] != hex.EncodeToString(sum[:]) || e.Evidence["request_id"] != "req-checkboxes-1" ||
+			e.Evidence["payload_sha256"] != hex.EncodeToString(sum[:]) || e.Evidence["request_id"] != reqID ||
 			e.ObtainedAt != "2026-11-20T10:00:00Z" || e.Subject["key"] != v.Subject["key"] {
 			t.Errorf("checkbox event %+v", e)
 		}
