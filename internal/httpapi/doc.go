@@ -8,6 +8,7 @@
 // "request_id"}}. The request id is always the gateway's own: a client's
 // X-Request-ID is ignored, since the id reaches logs, decisions and the
 // consent ledger. Access logs carry method, route, status, latency,
-// connector id and request id — never query strings (handshakes carry
-// verify tokens there) and never bodies.
+// connector id (only of a configured connector, else "unknown": the path
+// is the sender's text) and request id — never query strings (handshakes
+// carry verify tokens there) and never bodies.
 package httpapi

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -75,6 +76,12 @@ type intake struct {
 // always needs an explicit, current grant.
 func newIntake(t testing.TB) *intake {
 	t.Helper()
+	return newLoggedIntake(t, nil)
+}
+
+// newLoggedIntake is newIntake logging to log (nil: slog's default).
+func newLoggedIntake(t testing.TB, log *slog.Logger) *intake {
+	t.Helper()
 	pol, err := policy.Load(filepath.Join("testdata", "intake_policy.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -106,9 +113,9 @@ func newIntake(t testing.TB) *intake {
 	}
 	t.Cleanup(func() { st.Close() })
 	sk := &sink{}
-	p := pipeline.New(pipeline.Options{Store: st, Producer: sk, Engine: eng, Keyer: keyer, PolicyVersion: pol.Version})
+	p := pipeline.New(pipeline.Options{Store: st, Producer: sk, Engine: eng, Keyer: keyer, PolicyVersion: pol.Version, Log: log})
 	p.SetConnectors([]*config.Connector{conn})
-	srv := httpapi.New(httpapi.Options{Pipeline: p, MaxBodyBytes: 64 << 10})
+	srv := httpapi.New(httpapi.Options{Pipeline: p, MaxBodyBytes: 64 << 10, Log: log})
 	return &intake{handler: srv.Handler(), sink: sk, store: st, policy: pol, conn: conn}
 }
 

@@ -115,15 +115,6 @@ func (s *Server) requestID(c *gin.Context) {
 	c.Next()
 }
 
-func printable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
@@ -137,18 +128,22 @@ func (s *Server) accessLog(c *gin.Context) {
 	}
 	attrs := []any{"method", c.Request.Method, "route", route, "status", c.Writer.Status(),
 		"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "request_id", RequestID(c)}
-	if id := c.Param("id"); id != "" && route == "/webhooks/:id" {
-		attrs = append(attrs, "connector", safeLabel(id))
+	if route == "/webhooks/:id" {
+		attrs = append(attrs, "connector", s.connectorLabel(c.Param("id")))
 	}
 	s.opts.Log.Log(c.Request.Context(), lvl, "http request", attrs...)
 }
 
-// safeLabel bounds what an unknown path segment can put in a log line.
-func safeLabel(s string) string {
-	if len(s) > 64 || !printable(s) {
-		return "invalid"
+// connectorLabel is the path's connector id when it names a configured
+// connector (enabled or not), else "unknown": the path is the sender's
+// text and may carry anything, personal data included.
+func (s *Server) connectorLabel(id string) string {
+	if s.opts.Pipeline != nil {
+		if _, ok := s.opts.Pipeline.Connectors()[id]; ok {
+			return id
+		}
 	}
-	return s
+	return "unknown"
 }
 
 func (s *Server) recover(c *gin.Context) {
