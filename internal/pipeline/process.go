@@ -349,10 +349,25 @@ func (p *Pipeline) decide(c *config.Connector, w *prepared, ledger map[string]st
 	for f, fa := range w.result.FieldActions {
 		d.Fields[f] = fa.Action
 	}
+	// Platform field names are the sender's text (a generic payload's
+	// keys, Google Ads column ids, Meta question names) and may be personal
+	// data themselves: only names the connector's configuration holds are
+	// kept; the rest are counted.
+	unmapped := 0
 	for raw := range r.Fields {
-		if _, mapped := c.Mapping[raw]; !mapped {
+		if _, mapped := c.Mapping[raw]; mapped {
+			continue
+		}
+		if !configuredField(c, raw) {
+			unmapped++
+			continue
+		}
+		if _, set := d.Fields[raw]; !set {
 			d.Fields[raw] = "drop"
 		}
+	}
+	if unmapped > 0 {
+		d.Fields[store.UnmappedFields(unmapped)] = "drop"
 	}
 	if w.result.Drop {
 		d.Outcome = OutcomeDropped
@@ -365,6 +380,21 @@ func (p *Pipeline) decide(c *config.Connector, w *prepared, ledger map[string]st
 	}
 	w.msg = p.message(c, w, topic, w.result.Fields, &w.result, ev, now)
 	w.decision = d
+}
+
+// configuredField reports whether the connector's configuration names the
+// platform field raw outside its mapping: a consent checkbox or the GPC
+// field.
+func configuredField(c *config.Connector, raw string) bool {
+	if c.GPCField != "" && raw == c.GPCField {
+		return true
+	}
+	for _, cb := range c.Checkboxes {
+		if cb.Key == raw {
+			return true
+		}
+	}
+	return false
 }
 
 func topicFor(c *config.Connector, r ingest.Record) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -159,11 +160,18 @@ type Decision struct {
 	SubjectKey    string            `db:"subject_key" json:"subject_key"`
 	Outcome       string            `db:"outcome" json:"outcome"` // forwarded, dropped, queued, duplicate, test
 	Rules         []string          `db:"-" json:"rules"`
-	Fields        map[string]string `db:"-" json:"fields"` // field name → action
+	Fields        map[string]string `db:"-" json:"fields"` // field name → action; see UnmappedFields
 	PolicyVersion string            `db:"policy_version" json:"policy_version"`
 	Topic         string            `db:"topic" json:"topic,omitempty"`
 	RequestID     string            `db:"request_id" json:"request_id,omitempty"`
 }
+
+// UnmappedFields is the Decision.Fields key that counts the n payload
+// fields no one named, all dropped: "(unmapped: 3)" → "drop". Their names
+// are the sender's text and may be personal data, so a decision names only
+// canonical fields and platform fields the connector's configuration
+// names. The parentheses keep the key apart from every field name.
+func UnmappedFields(n int) string { return "(unmapped: " + strconv.Itoa(n) + ")" }
 
 // DecisionFilter narrows ListDecisions; zero values match everything.
 type DecisionFilter struct {

@@ -101,7 +101,11 @@ function decisionTable(ds) {
   if (!ds.length) return h("p", { class: "empty" }, "No decisions match.");
   const rows = ds.map((d) => {
     const counts = {};
-    for (const a of Object.values(d.fields || {})) counts[a] = (counts[a] || 0) + 1;
+    // "(unmapped: 3)" stands for three dropped fields the decision does not name.
+    for (const [f, a] of Object.entries(d.fields || {})) {
+      const m = /^\(unmapped: (\d+)\)$/.exec(f);
+      counts[a] = (counts[a] || 0) + (m ? Number(m[1]) : 1);
+    }
     return h("tr", {},
       h("td", {}, timeEl(d.at)), h("td", {}, d.connector), h("td", {}, h("code", {}, d.event_id)),
       h("td", {}, h("span", { class: "badge " + (d.outcome === "dropped" ? "act-drop" : d.outcome === "forwarded" ? "act-keep" : "act-mask") }, d.outcome)),
