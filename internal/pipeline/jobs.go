@@ -77,7 +77,7 @@ func (p *Pipeline) RunJobsOnce(ctx context.Context, o JobOptions) (int, error) {
 
 func (p *Pipeline) runJob(ctx context.Context, j store.Job, o JobOptions) {
 	st := p.opts.Store
-	log := p.opts.Log.With("connector", j.Connector, "job", j.ID, "event_id", j.EventID)
+	log := p.opts.Log.With("connector", j.Connector, "job", j.ID, "event_ref", EventRef(j.EventID))
 	bg := context.WithoutCancel(ctx)
 	c, ok := p.Connectors()[j.Connector]
 	if !ok {

@@ -197,13 +197,23 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 		}
 		p.opts.Metrics.records.WithLabelValues(c.ID, d.Outcome).Inc()
 		if d.Outcome == OutcomeDropped {
-			p.opts.Log.Info("record dropped", "connector", c.ID, "event_id", d.EventID, "request_id", d.RequestID, "rules", d.Rules)
+			p.opts.Log.Info("record dropped", "connector", c.ID, "event_ref", EventRef(d.EventID), "request_id", d.RequestID, "rules", d.Rules)
 		}
 	}
 	for _, w := range work {
 		p.opts.Metrics.observe(c.ID, w.result)
 	}
 	return res, p.awaitInFlight(ctx, lost)
+}
+
+// EventRef names an event in log lines: the first 12 hex digits of the
+// SHA-256 of its platform event id. The id itself is payload text (the
+// generic connector takes it from the body) and may be personal data; the
+// decision log keeps it, so an operator finds the line from a decision by
+// hashing its event_id.
+func EventRef(eventID string) string {
+	s := sha256.Sum256([]byte(eventID))
+	return hex.EncodeToString(s[:6])
 }
 
 // unaudit stores decisions again as failed: they were recorded beside a
