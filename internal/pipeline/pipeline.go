@@ -3,11 +3,15 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/consent"
@@ -117,6 +121,38 @@ type Summary struct {
 	Ignored    int `json:"ignored"`
 }
 
+// maxEventID bounds an event id: far above any platform's, far below what
+// the stores' indexes take.
+const maxEventID = 1024
+
+// checkEventIDs refuses, for every connector, event ids a store would choke
+// on or a log would mangle: PostgreSQL refuses NUL outright, and that
+// surfaced as a 503 the platform retried for days.
+func checkEventIDs(b ingest.Batch) error {
+	bad := func(what string, i int, id string) error {
+		switch {
+		case len(id) > maxEventID:
+			return fmt.Errorf("%w: %s %d: its event id is longer than %d bytes: send a shorter id", ingest.ErrMalformed, what, i, maxEventID)
+		case !utf8.ValidString(id):
+			return fmt.Errorf("%w: %s %d: its event id is not valid UTF-8: send ids of printable text", ingest.ErrMalformed, what, i)
+		case strings.IndexFunc(id, unicode.IsControl) >= 0:
+			return fmt.Errorf("%w: %s %d: its event id holds a control character (such as NUL or a tab): send ids of printable text", ingest.ErrMalformed, what, i)
+		}
+		return nil
+	}
+	for i, r := range b.Records {
+		if err := bad("record", i, r.EventID); err != nil {
+			return err
+		}
+	}
+	for i, j := range b.Jobs {
+		if err := bad("fetch job", i, j.EventID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func fail(err error) Outcome {
 	st := ingest.StatusOf(err)
 	return Outcome{Status: st, Code: codeOf(st), Message: err.Error()}
@@ -173,6 +209,9 @@ func (p *Pipeline) deliver(ctx context.Context, c *config.Connector, req *ingest
 		return fail(err)
 	}
 	batch, err := c.Impl.Parse(req)
+	if err == nil {
+		err = checkEventIDs(batch)
+	}
 	if err != nil {
 		log.Info("delivery refused", "status", ingest.StatusOf(err), "reason", err.Error())
 		return fail(err)

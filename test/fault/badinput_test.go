@@ -62,6 +62,8 @@ func TestBadInputMatrixChangesNothing(t *testing.T) {
 		{"invalid UTF-8", "web", invalidUTF8, nil, 400, "malformed", "UTF-8"},
 		{"10 000-deep nesting", "web", deep, nil, 413, "too_large", "max_depth"},
 		{"huge number", "web", hugeNumber, nil, 413, "too_large", "max_field_bytes"},
+		{"event id with a NUL character", "web", []byte(`{"id":"evt-nul\u0000x","lead":{"email":"` + victim + `"}}`), nil, 400, "malformed", "event id"},
+		{"event id with a control character", "web", []byte(`{"id":"evt-tab\tx","lead":{"email":"` + victim + `"}}`), nil, 400, "malformed", "event id"},
 		{"duplicate keys", "web", []byte(`{"id":"evt-dup","lead":{"email":"` + victim + `","email":"other@example.com"}}`), nil, 400, "malformed", "duplicate"},
 		{"oversized body", "web", big, nil, 413, "too_large", "limit"},
 		{"unknown connector", "nope", good, nil, 404, "unknown_connector", "connector"},
