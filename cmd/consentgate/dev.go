@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ import (
 	"github.com/consentgate/consentgate/internal/app"
 	"github.com/consentgate/consentgate/internal/broker"
 	"github.com/consentgate/consentgate/internal/config"
+	"github.com/consentgate/consentgate/internal/ingest"
 )
 
 func newDev() *cobra.Command {
@@ -160,12 +163,8 @@ func printBanner(w io.Writer, g *app.Gateway, dataDir, kafkaAddr string) {
 	}
 	sort.Strings(ids)
 	fmt.Fprintf(w, "  connectors %s\n", strings.Join(ids, ", "))
-	for _, c := range g.Connectors {
-		s, ok := c.Impl.(sampleSigner)
-		if !ok || !c.Enabled {
-			continue
-		}
-		body := sampleLead()
+	body := sampleLead()
+	if c, s := sampleTarget(g.Connectors, body); c != nil {
 		fmt.Fprintf(w, "\nSend a signed sample lead to %s:\n\n", c.ID)
 		fmt.Fprintf(w, "curl -sS -X POST %s/webhooks/%s \\\n  -H 'Content-Type: application/json' \\\n", base, c.ID)
 		hs := s.SampleHeaders(body, time.Now())
@@ -181,8 +180,40 @@ func printBanner(w io.Writer, g *app.Gateway, dataDir, kafkaAddr string) {
 		fmt.Fprintf(w, "\nWatch what reaches the CRM topic (only consented fields):\n\n")
 		fmt.Fprintf(w, "kcat -b %s -C -t %s -o beginning -f 'key=%%k\\n%%s\\n\\n'\n", kafkaAddr, c.Topics.Leads)
 		fmt.Fprintf(w, "go run ./cmd/consentgate tail --brokers %s --topic %s\n\n", kafkaAddr, c.Topics.Leads)
-		break
 	}
+}
+
+// sampleTarget picks the connector the banner's curl is for: sample-generic
+// when it is there, else the first (by id) enabled connector that can sign
+// a sample and whose mapping reads this body as a record. Without the
+// parse check, a connector with another shape (records_path: events, say)
+// got a curl that answered 400.
+func sampleTarget(cs []*config.Connector, body []byte) (*config.Connector, sampleSigner) {
+	sorted := slices.Clone(cs)
+	slices.SortFunc(sorted, func(a, b *config.Connector) int {
+		if (a.ID == "sample-generic") != (b.ID == "sample-generic") {
+			if a.ID == "sample-generic" {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	for _, c := range sorted {
+		s, ok := c.Impl.(sampleSigner)
+		if !ok || !c.Enabled {
+			continue
+		}
+		h := http.Header{"Content-Type": {"application/json"}}
+		for k, v := range s.SampleHeaders(body, time.Now()) {
+			h.Set(k, v)
+		}
+		if b, err := c.Impl.Parse(&ingest.Request{Method: http.MethodPost, Header: h, Body: body, ReceivedAt: time.Now()}); err != nil || len(b.Records) == 0 {
+			continue
+		}
+		return c, s
+	}
+	return nil, nil
 }
 
 // sampleLead is a lead with a new event id, consent for e-mail marketing
