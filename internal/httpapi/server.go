@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -72,7 +73,11 @@ func New(o Options) *Server {
 	r.HandleMethodNotAllowed = true
 	r.Use(s.requestID, s.accessLog, s.recover)
 	r.NoRoute(func(c *gin.Context) {
-		writeError(c, http.StatusNotFound, "not_found", "no such endpoint; webhooks go to /webhooks/{connector-id}")
+		msg := "no such endpoint; webhooks go to /webhooks/{connector-id}"
+		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+			msg = "no such admin API endpoint; docs/openapi.yaml lists them all under /api/v1"
+		}
+		writeError(c, http.StatusNotFound, "not_found", msg)
 	})
 	r.NoMethod(func(c *gin.Context) {
 		writeError(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this endpoint")

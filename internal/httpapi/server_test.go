@@ -55,3 +55,16 @@ func TestNearMissPathsAreJSON404(t *testing.T) {
 		}
 	}
 }
+
+// A wrong admin API path points at the API's own reference, not at the
+// webhook route.
+func TestUnknownAPIPathNamesTheAPI(t *testing.T) {
+	s := New(Options{})
+	for path, want := range map[string]string{"/api/v1/nope": "openapi.yaml", "/nope": "/webhooks/{connector-id}"} {
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), want) {
+			t.Errorf("GET %s: %d %s, want 404 mentioning %q", path, w.Code, w.Body, want)
+		}
+	}
+}
