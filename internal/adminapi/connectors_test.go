@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/consentgate/consentgate/internal/adminapi"
 	"github.com/consentgate/consentgate/internal/ingest"
 	"github.com/consentgate/consentgate/internal/store"
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 )
 
 const storedSecret = "api-stored-signing-secret-7f3a"
@@ -393,4 +395,57 @@ func TestDryRun(t *testing.T) {
 	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{}).Must(t, http.StatusBadRequest)
 	h.as(adminapi.RoleMarketer, http.MethodPost, "/connectors/nope/dry-run", map[string]any{"payload": payload}).Must(t, http.StatusNotFound)
 	h.as(adminapi.RoleAuditor, http.MethodPost, "/connectors/web-file/dry-run", map[string]any{"payload": payload}).Must(t, http.StatusForbidden)
+}
+
+// Admin API bodies are JSON, one value and nothing after it: another
+// content type gets 415, trailing data (even a stray '}') 400, and neither
+// stores anything.
+func TestAdminBodiesAreOneJSONValue(t *testing.T) {
+	h := newAdminHarness(t, testKeyRing)
+	raw, err := json.Marshal(apiSpec("web-api", map[string]any{"value": storedSecret}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(path, ctype, body string) gwtest.Response {
+		req, err := http.NewRequest(http.MethodPut, h.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+h.tokens[adminapi.RoleAdmin])
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		return gwtest.Do(t, req)
+	}
+	if r := send("/connectors/web-api", "text/plain", string(raw)); r.Status != http.StatusUnsupportedMediaType || !strings.Contains(r.ErrorMessage(), "application/json") {
+		t.Fatalf("text/plain spec: %d %s, want 415 naming application/json", r.Status, r.Raw)
+	}
+	if r := send("/connectors/web-api", "application/json", string(raw)+" }"); r.Status != http.StatusBadRequest || r.ErrorCode() != "malformed" {
+		t.Fatalf("spec with a stray '}': %d %s, want 400 malformed", r.Status, r.Raw)
+	}
+	if list, _ := h.Store.ListConnectors(t.Context()); len(list) != 0 {
+		t.Fatalf("refused bodies stored connectors: %v", list)
+	}
+	grant := `{"subject":{"email":"trailing@example.com"},"purpose":"marketing_email"}`
+	for _, tc := range []struct {
+		ctype, body string
+		status      int
+	}{
+		{"text/plain", grant, http.StatusUnsupportedMediaType},
+		{"application/json", grant + " }", http.StatusBadRequest},
+	} {
+		req, err := http.NewRequest(http.MethodPost, h.URL+"/consent/grant", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+h.tokens[adminapi.RolePrivacy])
+		req.Header.Set("Content-Type", tc.ctype)
+		if r := gwtest.Do(t, req); r.Status != tc.status {
+			t.Fatalf("consent grant %s %q: %d %s, want %d", tc.ctype, tc.body, r.Status, r.Raw, tc.status)
+		}
+	}
+	look := h.as(adminapi.RolePrivacy, http.MethodPost, "/consent/lookup", map[string]any{"subject": map[string]any{"email": "trailing@example.com"}})
+	if strings.Contains(look.Raw, "marketing_email") {
+		t.Fatalf("a refused grant reached the ledger: %s", look.Raw)
+	}
 }

@@ -45,6 +45,9 @@ type specIn struct {
 // connector file). pathID is the id in the URL ("" for POST). It answers
 // the error itself.
 func readSpec(c *gin.Context, pathID string, topics config.Topics) (specIn, bool) {
+	if !jsonContent(c) {
+		return specIn{}, false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxSpecBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -58,7 +61,7 @@ func readSpec(c *gin.Context, pathID string, topics config.Topics) (specIn, bool
 	var doc map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil || dec.More() || doc == nil {
+	if err := dec.Decode(&doc); err != nil || !atEOF(dec) || doc == nil {
 		httpapi.WriteError(c, http.StatusBadRequest, "malformed", "the body must be one JSON object: a connector spec with the keys of a connector file (docs/configuration.md)")
 		return specIn{}, false
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"slices"
@@ -419,10 +420,35 @@ func writeInvalidFields(c *gin.Context, errs fieldErrors) {
 	}})
 }
 
+// jsonContent answers 415 unless the request says its body is JSON: a
+// form-encoded or text body would otherwise be read as JSON anyway, and a
+// client sending the wrong type learns nothing from a 400 about syntax.
+func jsonContent(c *gin.Context) bool {
+	ct := c.GetHeader("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return true
+	}
+	if ct == "" && c.Request.ContentLength == 0 {
+		return true // no body: the decoder reports what is missing
+	}
+	httpapi.WriteError(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+	return false
+}
+
+// atEOF reports whether nothing but white space follows the decoded value:
+// dec.More is false before a stray '}' or ']' too.
+func atEOF(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return err == io.EOF
+}
+
 // readStrictJSON decodes one JSON object into dst, refusing unknown fields
 // and trailing data; it answers the error itself and returns the raw body
 // (for evidence hashes) on success.
 func readStrictJSON(c *gin.Context, dst any, limit int64) ([]byte, bool) {
+	if !jsonContent(c) {
+		return nil, false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -436,7 +462,7 @@ func readStrictJSON(c *gin.Context, dst any, limit int64) ([]byte, bool) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err = dec.Decode(dst)
-	if err == nil && dec.More() {
+	if err == nil && !atEOF(dec) {
 		err = errors.New("trailing data")
 	}
 	if err == nil {
