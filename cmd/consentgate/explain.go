@@ -38,9 +38,13 @@ not consulted (use the admin API's dry-run for that).`,
 				return err
 			}
 			secrets := &devSecrets{path: os.DevNull}
+			fakeHashKey := false
 			l, err := app.Load(cfg, func(ref config.SecretRef, base string) (string, error) {
 				if v, err := config.ResolveSecret(ref, base); err == nil {
 					return v, nil
+				}
+				if ref == cfg.HashKey {
+					fakeHashKey = true
 				}
 				// Signatures are not checked here: any value lets the
 				// connector open.
@@ -68,6 +72,14 @@ not consulted (use the admin API's dry-run for that).`,
 			if err != nil {
 				return fmt.Errorf("parse payload as %s: %w", c.Platform, err)
 			}
+			if fakeHashKey {
+				// A key made with a stand-in hash key matches nothing in
+				// any ledger: show none rather than a misleading one.
+				for i := range ex.Records {
+					ex.Records[i].SubjectKey = ""
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: hash_key (%s) is not set here, so subject keys are not shown; set it as the gateway has it to see them\n", cfg.HashKey)
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -91,7 +103,11 @@ func (d *devSecrets) placeholder() string { return "whsec_" + strings.Repeat("A"
 func printExplanation(w io.Writer, ex pipeline.Explanation) {
 	fmt.Fprintf(w, "connector %s, policy %s: %d record(s), %d fetch job(s), %d ignored\n", ex.Connector, ex.PolicyVersion, len(ex.Records), ex.Jobs, ex.Ignored)
 	for _, r := range ex.Records {
-		fmt.Fprintf(w, "\nrecord %s (%s, %s)\n  subject %s (by %s), jurisdiction %q → %s, GPC %v\n  outcome: %s", r.EventID, r.Kind, r.Type, r.SubjectKey, r.KeySource, r.Jurisdiction, r.Regime, r.GPC, r.Outcome)
+		subject := r.SubjectKey
+		if subject == "" {
+			subject = "(key not shown)"
+		}
+		fmt.Fprintf(w, "\nrecord %s (%s, %s)\n  subject %s (by %s), jurisdiction %q → %s, GPC %v\n  outcome: %s", r.EventID, r.Kind, r.Type, subject, r.KeySource, r.Jurisdiction, r.Regime, r.GPC, r.Outcome)
 		if r.DropRule != "" {
 			fmt.Fprintf(w, " (rule %s)", r.DropRule)
 		}

@@ -53,3 +53,23 @@ func TestPolicyExplain(t *testing.T) {
 		t.Errorf("explain prints field values; it must print decisions only")
 	}
 }
+
+// explain without the gateway's hash key shows no subject key (one made
+// with a stand-in key matches nothing in the ledger) and says why; with
+// the key it shows the key the gateway would use.
+func TestPolicyExplainSubjectKeyNeedsTheHashKey(t *testing.T) {
+	t.Chdir(filepath.Join("..", ".."))
+	args := []string{"policy", "explain", "--connector", "sample-generic", "--payload", filepath.Join("cmd", "consentgate", "testdata", "sample-lead.json")}
+	t.Setenv("CONSENTGATE_HASH_KEY", "")
+	out, err := run(t, args...)
+	if err != nil {
+		t.Fatalf("explain: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "sk_") || !strings.Contains(out, "hash_key") {
+		t.Fatalf("without the hash key: want no subject key and a note naming hash_key:\n%s", out)
+	}
+	t.Setenv("CONSENTGATE_HASH_KEY", strings.Repeat("k", 40))
+	if out, err = run(t, args...); err != nil || !strings.Contains(out, "subject sk_") {
+		t.Fatalf("with the hash key: want its subject key (%v):\n%s", err, out)
+	}
+}
