@@ -145,31 +145,50 @@ func Decode(file string, node *yaml.Node, out any, prefix string) Problems {
 	return ps
 }
 
-var cannotRe = regexp.MustCompile(`cannot unmarshal !!(\w+) .* into (\S+)`)
+// cannotRe matches yaml.v3's type errors. The value between the tag and
+// "into" is there only for scalars: for a list or a mapping the message is
+// "cannot unmarshal !!seq into int".
+var cannotRe = regexp.MustCompile(`cannot unmarshal !!(\w+)(?: .*)? into (\S+)`)
+
+// leadingLineRe is the "line N: " yaml.v3 puts before each type error; the
+// problem carries the line already.
+var leadingLineRe = regexp.MustCompile(`^line \d+: `)
 
 func typeMsg(e string) string {
 	if m := cannotRe.FindStringSubmatch(e); m != nil {
-		return fmt.Sprintf("wrong type: got a %s, want %s", yamlKind(m[1]), goKind(m[2]))
+		return fmt.Sprintf("wrong type: got %s, want %s", yamlKind(m[1]), goKind(m[2]))
 	}
-	e = lineRe.ReplaceAllString(e, "")
-	return strings.TrimLeft(scrub(e), ": ")
+	return scrub(leadingLineRe.ReplaceAllString(e, ""))
 }
 
+// yamlKind names what a YAML tag holds, with its article.
 func yamlKind(tag string) string {
 	switch tag {
 	case "str":
-		return "string"
+		return "a string"
 	case "seq":
-		return "list"
+		return "a list"
 	case "map":
-		return "mapping"
-	case "int", "float", "bool":
-		return tag
+		return "a mapping"
+	case "int":
+		return "a whole number"
+	case "float":
+		return "a decimal number"
+	case "bool":
+		return "true or false"
+	case "null":
+		return "nothing (null)"
+	case "timestamp":
+		return "a date or time"
+	case "binary":
+		return "binary data"
 	}
-	return tag
+	return "a value tagged !!" + tag
 }
 
+// goKind names what a Go type wants, with its article.
 func goKind(t string) string {
+	t = strings.TrimLeft(t, "*")
 	switch {
 	case t == "time.Duration":
 		return `a duration such as "5s" or "168h"`
@@ -177,8 +196,12 @@ func goKind(t string) string {
 		return "a list"
 	case strings.HasPrefix(t, "map["):
 		return "a mapping"
+	case strings.HasPrefix(t, "interface"):
+		return "a value"
 	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
 		return "a whole number"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
 	case t == "bool":
 		return "true or false"
 	case t == "string":
