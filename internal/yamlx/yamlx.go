@@ -227,6 +227,7 @@ func checkKeys(file string, node *yaml.Node, t reflect.Type, path string, lines 
 		if node.Kind != yaml.MappingNode {
 			return // the decoder reports the type error
 		}
+		dropDuplicates(file, node, path, ps)
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(node.Content); i += 2 {
 			k, v := node.Content[i], node.Content[i+1]
@@ -244,6 +245,7 @@ func checkKeys(file string, node *yaml.Node, t reflect.Type, path string, lines 
 		if node.Kind != yaml.MappingNode {
 			return
 		}
+		dropDuplicates(file, node, path, ps)
 		for i := 0; i+1 < len(node.Content); i += 2 {
 			k, v := node.Content[i], node.Content[i+1]
 			p := join(path, k.Value)
@@ -259,6 +261,31 @@ func checkKeys(file string, node *yaml.Node, t reflect.Type, path string, lines 
 			lines[p] = v.Line
 			checkKeys(file, v, t.Elem(), p, lines, ps)
 		}
+	}
+}
+
+// dropDuplicates reports every key written twice in the mapping node and
+// removes the later copies, keeping the first. yaml.v3 refuses a mapping
+// with a duplicate key as a whole, which left every key in it at its zero
+// value: a false "is required" for keys the file does set. Without the
+// copies the rest of the mapping decodes and is checked as usual.
+func dropDuplicates(file string, node *yaml.Node, path string, ps *Problems) {
+	first := map[string]int{}
+	kept := node.Content[:0:0]
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		k := node.Content[i]
+		if k.Kind == yaml.ScalarNode {
+			if l, dup := first[k.Value]; dup {
+				*ps = append(*ps, Problem{File: file, Line: k.Line, Key: join(path, k.Value),
+					Msg: fmt.Sprintf("defined twice (first at line %d); keep one", l)})
+				continue
+			}
+			first[k.Value] = k.Line
+		}
+		kept = append(kept, k, node.Content[i+1])
+	}
+	if len(kept) != len(node.Content) {
+		node.Content = kept
 	}
 }
 

@@ -52,3 +52,32 @@ func TestWrongTypeMessages(t *testing.T) {
 		})
 	}
 }
+
+// A key written twice is one problem naming both lines; the first copy is
+// kept, so the rest of the mapping still decodes (no false "is required").
+func TestDuplicateKeys(t *testing.T) {
+	root, ps := Parse("f.yaml", []byte("count: 1\nname: a\nnested:\n  depth: 1\n  depth: 2\nlabels:\n  a: x\n  a: y\ncount: 2\n"))
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	var s sample
+	got := Decode("f.yaml", root, &s, "").Err()
+	want := "f.yaml:5: nested.depth: defined twice (first at line 4); keep one\n" +
+		"f.yaml:8: labels.a: defined twice (first at line 7); keep one\n" +
+		"f.yaml:9: count: defined twice (first at line 1); keep one"
+	if got == nil || got.Error() != want {
+		t.Fatalf("got\n%v\nwant\n%s", got, want)
+	}
+	if s.Count != 1 || s.Name != "a" || s.Nested.Depth != 1 || s.Labels["a"] != "x" {
+		t.Errorf("the rest did not decode from the first copies: %+v", s)
+	}
+}
+
+// Decoder messages lose only their leading "line N: ", not the lines they
+// mention.
+func TestTypeMsgKeepsInnerLines(t *testing.T) {
+	got := typeMsg(`line 12: mapping key "kafka" already defined at line 3`)
+	if want := `mapping key "kafka" already defined at line 3`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
