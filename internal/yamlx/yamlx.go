@@ -10,11 +10,13 @@ package yamlx
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -111,7 +113,10 @@ var backticks = regexp.MustCompile("`[^`]*`")
 // scrub removes quoted values from decoder messages: they may be secrets.
 func scrub(s string) string { return backticks.ReplaceAllString(s, "a value") }
 
-var nodeType = reflect.TypeOf(yaml.Node{})
+var (
+	nodeType     = reflect.TypeOf(yaml.Node{})
+	durationType = reflect.TypeOf(time.Duration(0))
+)
 
 // Decode decodes node into out (a pointer to a struct pre-filled with
 // defaults), rejecting unknown keys, then validates out with validator
@@ -251,6 +256,16 @@ func checkKeys(file string, node *yaml.Node, t reflect.Type, path string, lines 
 			p := join(path, k.Value)
 			lines[p] = k.Line
 			checkKeys(file, v, t.Elem(), p, lines, ps)
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		// yaml.v3 truncates 1.5 to 1 without a word; a limit the operator
+		// did not write must not take effect.
+		// (It refuses them for a time.Duration itself.)
+		if node.Kind == yaml.ScalarNode && node.ShortTag() == "!!float" && t != durationType {
+			if f, err := strconv.ParseFloat(node.Value, 64); err == nil && f != math.Trunc(f) {
+				*ps = append(*ps, Problem{File: file, Line: node.Line, Key: path, Msg: "wrong type: got a decimal number, want a whole number"})
+			}
 		}
 	case reflect.Slice:
 		if node.Kind != yaml.SequenceNode {

@@ -81,3 +81,13 @@ func TestTypeMsgKeepsInnerLines(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// yaml.v3 would silently truncate 1.5 to 1 for an integer field.
+func TestFractionForWholeNumber(t *testing.T) {
+	got := decode(t, "count: 1.5\nnested:\n  depth: 2.0\nwait: 1.5\n").Error()
+	want := "f.yaml:1: count: wrong type: got a decimal number, want a whole number\n" +
+		`f.yaml:4: wait: wrong type: got a decimal number, want a duration such as "5s" or "168h"`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
