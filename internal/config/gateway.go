@@ -16,7 +16,7 @@ import (
 type Gateway struct {
 	// Listen is the HTTP address for webhooks, the admin API and metrics.
 	// Env CONSENTGATE_LISTEN. Default 127.0.0.1:8080.
-	Listen string `yaml:"listen" validate:"required,hostname_port"`
+	Listen string `yaml:"listen" validate:"required,hostname_port" example:"127.0.0.1:8080" fix:"set listen: HOST:PORT, e.g. 127.0.0.1:8080, or CONSENTGATE_LISTEN"`
 	// PublicURL is how platforms reach this gateway (printed webhook URLs).
 	// Default http://<listen>.
 	PublicURL string   `yaml:"public_url" validate:"omitempty,url"`
@@ -25,10 +25,10 @@ type Gateway struct {
 	Topics    Topics   `yaml:"topics"`
 	// Policy is the consent policy file, relative to this file.
 	// Env CONSENTGATE_POLICY. Default policy.yaml.
-	Policy string `yaml:"policy" validate:"required"`
+	Policy string `yaml:"policy" validate:"required" fix:"set policy: PATH (relative to this file), or CONSENTGATE_POLICY"`
 	// ConnectorsDir holds one YAML file per connector, relative to this
 	// file. Env CONSENTGATE_CONNECTORS_DIR. Default connectors.
-	ConnectorsDir string `yaml:"connectors_dir" validate:"required"`
+	ConnectorsDir string `yaml:"connectors_dir" validate:"required" fix:"set connectors_dir: DIR (relative to this file), or CONSENTGATE_CONNECTORS_DIR"`
 	// HashKey keys subject keys and hashed fields (HMAC-SHA256), at least
 	// 32 bytes. Changing it changes every subject key: keep it stable.
 	HashKey SecretRef `yaml:"hash_key"`
@@ -54,13 +54,13 @@ type Gateway struct {
 type Database struct {
 	// URL: postgres://user:pass@host:5432/db?sslmode=… or sqlite:PATH.
 	// Env CONSENTGATE_DATABASE_URL. Default sqlite:./data/consentgate.db.
-	URL string `yaml:"url" validate:"required"`
+	URL string `yaml:"url" validate:"required" fix:"set database.url: postgres://USER:PASS@HOST:5432/DB or sqlite:PATH, or CONSENTGATE_DATABASE_URL"`
 }
 
 type Kafka struct {
 	// Brokers are bootstrap addresses. Env CONSENTGATE_KAFKA_BROKERS
 	// (comma-separated). Default [127.0.0.1:9092].
-	Brokers []string `yaml:"brokers" validate:"required,min=1,dive,hostname_port"`
+	Brokers []string `yaml:"brokers" validate:"required,min=1,dive,hostname_port" example:"127.0.0.1:9092" fix:"set kafka.brokers: [HOST:PORT, …], e.g. [127.0.0.1:9092], or CONSENTGATE_KAFKA_BROKERS"`
 	// Linger is how long a batch waits for more records before it is
 	// sent; concurrent webhooks share batches. Default 5ms.
 	Linger time.Duration `yaml:"linger" validate:"gte=0"`

@@ -62,13 +62,45 @@ func Validate(file string, v any, prefix string, lines map[string]int) Problems 
 			ns = ""
 		}
 		key := join(prefix, ns)
-		ps = append(ps, Problem{File: file, Line: lineOf(lines, key), Key: key, Msg: tagMsg(fe)})
+		sf, _ := structField(reflect.TypeOf(v), fe.StructNamespace())
+		ps = append(ps, Problem{File: file, Line: LineOf(lines, key), Key: key, Msg: tagMsg(fe, sf.Tag)})
 	}
 	return ps
 }
 
-// lineOf finds the line of key or of its nearest parent that is present.
-func lineOf(lines map[string]int, key string) int {
+// structField finds the field a validator namespace such as
+// "Gateway.Kafka.Brokers[0]" names, starting at t (the namespace's first
+// part is t's own name).
+func structField(t reflect.Type, ns string) (reflect.StructField, bool) {
+	var sf reflect.StructField
+	parts := strings.Split(ns, ".")
+	for _, part := range parts[1:] {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return sf, false
+		}
+		name, _, indexed := strings.Cut(part, "[")
+		f, ok := t.FieldByName(name)
+		if !ok {
+			return sf, false
+		}
+		sf, t = f, f.Type
+		if indexed { // an element of a list or map: go on in its type
+			for t.Kind() == reflect.Pointer {
+				t = t.Elem()
+			}
+			if k := t.Kind(); k == reflect.Slice || k == reflect.Array || k == reflect.Map {
+				t = t.Elem()
+			}
+		}
+	}
+	return sf, true
+}
+
+// LineOf finds the line of key or of its nearest parent that is present.
+func LineOf(lines map[string]int, key string) int {
 	for k := key; k != ""; {
 		if l, ok := lines[k]; ok {
 			return l
@@ -82,10 +114,22 @@ func lineOf(lines map[string]int, key string) int {
 	return 0
 }
 
-func tagMsg(fe validator.FieldError) string {
+// tagMsg words a failed check. Two optional struct tags of the field make
+// it specific: fix (how to set a required value, shown when it is missing
+// or an empty list) and example (a valid value, shown by format checks).
+func tagMsg(fe validator.FieldError, tags reflect.StructTag) string {
 	p := fe.Param()
+	example := func(def string) string {
+		if e := tags.Get("example"); e != "" {
+			return e
+		}
+		return def
+	}
 	switch fe.Tag() {
 	case "required":
+		if fix := tags.Get("fix"); fix != "" {
+			return "is required; " + fix
+		}
 		return "is required"
 	case "required_without":
 		return fmt.Sprintf("is required when %s is not set", p)
@@ -95,7 +139,14 @@ func tagMsg(fe validator.FieldError) string {
 		return fmt.Sprintf("must be one of: %s", strings.ReplaceAll(p, " ", ", "))
 	case "min":
 		if fe.Kind() == reflect.Slice || fe.Kind() == reflect.Map {
-			return fmt.Sprintf("needs at least %s entries", p)
+			msg := fmt.Sprintf("needs at least %s entries", p)
+			if p == "1" {
+				msg = "needs at least 1 entry"
+			}
+			if fix := tags.Get("fix"); fix != "" {
+				msg += "; " + fix
+			}
+			return msg
 		}
 		if fe.Kind() == reflect.String {
 			return fmt.Sprintf("must be at least %s characters long", p)
@@ -108,7 +159,7 @@ func tagMsg(fe validator.FieldError) string {
 	case "gte":
 		return fmt.Sprintf("must be %s or more", p)
 	case "hostname_port":
-		return `must be host:port, e.g. "127.0.0.1:8080"`
+		return fmt.Sprintf("must be host:port, e.g. %q", example("127.0.0.1:8080"))
 	case "url":
 		return "must be a URL"
 	case "slug":
