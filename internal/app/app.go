@@ -95,16 +95,12 @@ func Load(cfg *config.Gateway, secret func(config.SecretRef, string) (string, er
 		ps = append(ps, yamlx.AsProblems(cfg.Path(cfg.Policy), err)...)
 	}
 	l.Policy = pol
-	file := cfg.File
-	if file == "" {
-		file = "(gateway config)"
-	}
 	key, err := secret(cfg.HashKey, cfg.Dir)
 	switch {
 	case err != nil:
-		ps = append(ps, yamlx.Problem{File: file, Key: "hash_key", Msg: fmt.Sprintf("%v (the key must hold at least 32 random bytes, e.g. `openssl rand -base64 48`)", err)})
+		ps = append(ps, cfg.Problem("hash_key", fmt.Sprintf("%v (the key must hold at least 32 random bytes, e.g. `openssl rand -base64 48`)", err)))
 	case len(key) < 32:
-		ps = append(ps, yamlx.Problem{File: file, Key: "hash_key", Msg: fmt.Sprintf("the key has %d bytes; it must have at least 32 (e.g. `openssl rand -base64 48`)", len(key))})
+		ps = append(ps, cfg.Problem("hash_key", fmt.Sprintf("the key has %d bytes; it must have at least 32 (e.g. `openssl rand -base64 48`)", len(key))))
 	default:
 		l.HashKey = []byte(key)
 	}
@@ -113,7 +109,7 @@ func Load(cfg *config.Gateway, secret func(config.SecretRef, string) (string, er
 			ps = append(ps, yamlx.Problem{File: cfg.Path(cfg.Policy), Msg: err.Error()})
 		}
 		if l.Keyer, err = subject.NewKeyer(l.HashKey); err != nil {
-			ps = append(ps, yamlx.Problem{File: file, Key: "hash_key", Msg: err.Error()})
+			ps = append(ps, cfg.Problem("hash_key", err.Error()))
 		}
 	}
 	if pol != nil {

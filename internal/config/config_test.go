@@ -189,3 +189,22 @@ func TestAPISecretRefsAllowRef(t *testing.T) {
 		t.Errorf("no list: %v, want references off", err)
 	}
 }
+
+// A value an environment variable set is blamed on the variable, not on
+// a line of the file that it replaced.
+func TestEnvOverrideProblemsNameTheVariable(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "consentgate.yaml")
+	body := "listen: 127.0.0.1:8080\nkafka:\n  brokers: [127.0.0.1:9092]\nhash_key: {env: HASH}\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CONSENTGATE_KAFKA_BROKERS", "k1:9092,kafka2")
+	t.Setenv("CONSENTGATE_LISTEN", "8080")
+	_, err := config.LoadGateway(path)
+	want := "CONSENTGATE_KAFKA_BROKERS (overrides kafka.brokers): kafka.brokers[1]: must be host:port, e.g. \"127.0.0.1:9092\"\n" +
+		"CONSENTGATE_LISTEN (overrides listen): must be host:port, e.g. \"127.0.0.1:8080\""
+	if err == nil || err.Error() != want {
+		t.Fatalf("got\n%v\nwant\n%s", err, want)
+	}
+}

@@ -189,8 +189,9 @@ func ParseConnector(file string, data []byte, opts ConnectorOptions) (*Connector
 		return nil, ps.Err()
 	}
 	var cf ConnectorFile
-	lines := keyLines(root)
 	ps = yamlx.Decode(file, root, &cf, "")
+	lines := keyLines(root) // after Decode: it drops duplicate keys
+
 	at := func(key string) int {
 		if l, ok := lines[key]; ok {
 			return l

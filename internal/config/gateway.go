@@ -49,6 +49,12 @@ type Gateway struct {
 	Dir string `yaml:"-"`
 	// File is the path the config was read from ("" for defaults).
 	File string `yaml:"-"`
+
+	// lines maps key paths to their lines in File, for problems found
+	// after decoding (env overrides, the hash key).
+	lines map[string]int
+	// fromEnv maps a key an environment variable set to the variable.
+	fromEnv map[string]string
 }
 
 type Database struct {
@@ -255,17 +261,27 @@ func Default() Gateway {
 
 // Env overrides, applied after the file so one image runs anywhere.
 var envOverrides = []struct {
-	name  string
-	apply func(g *Gateway, v string)
+	name, key string
+	apply     func(g *Gateway, v string)
 }{
-	{"CONSENTGATE_LISTEN", func(g *Gateway, v string) { g.Listen = v }},
-	{"CONSENTGATE_PUBLIC_URL", func(g *Gateway, v string) { g.PublicURL = v }},
-	{"CONSENTGATE_DATABASE_URL", func(g *Gateway, v string) { g.Database.URL = v }},
-	{"CONSENTGATE_KAFKA_BROKERS", func(g *Gateway, v string) { g.Kafka.Brokers = splitList(v) }},
-	{"CONSENTGATE_POLICY", func(g *Gateway, v string) { g.Policy = v }},
-	{"CONSENTGATE_CONNECTORS_DIR", func(g *Gateway, v string) { g.ConnectorsDir = v }},
-	{"CONSENTGATE_LOG_LEVEL", func(g *Gateway, v string) { g.Log.Level = v }},
-	{"CONSENTGATE_LOG_FORMAT", func(g *Gateway, v string) { g.Log.Format = v }},
+	{"CONSENTGATE_LISTEN", "listen", func(g *Gateway, v string) { g.Listen = v }},
+	{"CONSENTGATE_PUBLIC_URL", "public_url", func(g *Gateway, v string) { g.PublicURL = v }},
+	{"CONSENTGATE_DATABASE_URL", "database.url", func(g *Gateway, v string) { g.Database.URL = v }},
+	{"CONSENTGATE_KAFKA_BROKERS", "kafka.brokers", func(g *Gateway, v string) { g.Kafka.Brokers = splitList(v) }},
+	{"CONSENTGATE_POLICY", "policy", func(g *Gateway, v string) { g.Policy = v }},
+	{"CONSENTGATE_CONNECTORS_DIR", "connectors_dir", func(g *Gateway, v string) { g.ConnectorsDir = v }},
+	{"CONSENTGATE_LOG_LEVEL", "log.level", func(g *Gateway, v string) { g.Log.Level = v }},
+	{"CONSENTGATE_LOG_FORMAT", "log.format", func(g *Gateway, v string) { g.Log.Format = v }},
+}
+
+// EnvOverrides lists the variables that override keys of the file, as
+// "CONSENTGATE_… key" pairs, for help texts.
+func EnvOverrides() [][2]string {
+	out := make([][2]string, len(envOverrides))
+	for i, o := range envOverrides {
+		out[i] = [2]string{o.name, o.key}
+	}
+	return out
 }
 
 func splitList(v string) []string {
@@ -301,6 +317,7 @@ func ParseGateway(path string, data []byte) (*Gateway, error) {
 	if len(ps) > 0 {
 		return nil, ps.Err()
 	}
+	g.lines = keyLines(root)
 	return &g, g.finish()
 }
 
@@ -317,19 +334,47 @@ func (g *Gateway) applyEnv() {
 	for _, o := range envOverrides {
 		if v, ok := os.LookupEnv(o.name); ok && v != "" {
 			o.apply(g, v)
+			if g.fromEnv == nil {
+				g.fromEnv = map[string]string{}
+			}
+			g.fromEnv[o.key] = o.name
 		}
 	}
 }
 
-// Validate checks g after any change made in code (dev mode flags).
-func (g *Gateway) Validate() error {
+// Problem is a problem with key, found after the file was read: it names
+// the file and the key's line, or the environment variable that set the
+// key (a value from the environment is not the file's fault).
+func (g *Gateway) Problem(key, msg string) yamlx.Problem {
+	for k := key; k != ""; {
+		if name, ok := g.fromEnv[k]; ok {
+			p := yamlx.Problem{File: name + " (overrides " + k + ")", Msg: msg}
+			if k != key {
+				p.Key = key
+			}
+			return p
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
 	file := g.File
 	if file == "" {
 		file = "(defaults)"
 	}
-	ps := yamlx.Validate(file, g, "", nil)
+	return yamlx.Problem{File: file, Line: yamlx.LineOf(g.lines, key), Key: key, Msg: msg}
+}
+
+// Validate checks g after any change made in code (dev mode flags).
+func (g *Gateway) Validate() error {
+	ps := yamlx.Validate(g.File, g, "", nil)
+	for i, p := range ps {
+		ps[i] = g.Problem(p.Key, p.Msg)
+	}
 	if g.HashKey.IsZero() {
-		ps = append(ps, yamlx.Problem{File: file, Key: "hash_key", Msg: "is required: set {env: NAME} or {file: PATH} with at least 32 random bytes"})
+		ps = append(ps, g.Problem("hash_key", "is required: set {env: NAME} or {file: PATH} with at least 32 random bytes"))
 	}
 	if g.PublicURL == "" {
 		g.PublicURL = "http://" + g.Listen

@@ -1,0 +1,42 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/consentgate/consentgate/internal/config"
+)
+
+// A hash key that cannot be read or is too short is reported at the line
+// of hash_key, like every other problem of the file.
+func TestLoadHashKeyProblemsNameTheLine(t *testing.T) {
+	policy, err := filepath.Abs(filepath.Join("..", "..", "configs", "policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "connectors"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "consentgate.yaml")
+	body := "listen: 127.0.0.1:8080\npolicy: " + policy + "\n\n\nhash_key: {env: R1_HASH_UNSET}\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ value, want string }{
+		{"", path + ":5: hash_key: environment variable R1_HASH_UNSET is not set"},
+		{"abc", path + ":5: hash_key: the key has 3 bytes"},
+	} {
+		t.Setenv("R1_HASH_UNSET", tc.value)
+		cfg, err := config.LoadGateway(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Load(cfg, nil)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("hash key %q: got %v, want it to start with %q", tc.value, err, tc.want)
+		}
+	}
+}
