@@ -208,3 +208,33 @@ func TestEnvOverrideProblemsNameTheVariable(t *testing.T) {
 		t.Fatalf("got\n%v\nwant\n%s", err, want)
 	}
 }
+
+// Relative paths from the environment are the caller's, relative to the
+// working directory; relative paths in the file stay relative to the file.
+func TestEnvPathsRelativeToWorkingDirectory(t *testing.T) {
+	cfgDir, cwd := t.TempDir(), t.TempDir()
+	path := filepath.Join(cfgDir, "consentgate.yaml")
+	if err := os.WriteFile(path, []byte("hash_key: {env: HASH}\npolicy: p.yaml\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(cwd)
+	g, err := config.LoadGateway(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := g.Path(g.Policy), filepath.Join(cfgDir, "p.yaml"); got != want {
+		t.Errorf("file's policy: %s, want %s", got, want)
+	}
+	t.Setenv("CONSENTGATE_POLICY", "t/base/policy.yaml")
+	t.Setenv("CONSENTGATE_CONNECTORS_DIR", "conn")
+	if g, err = config.LoadGateway(path); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd() // cwd with its symbolic links as Getwd sees them
+	if got, want := g.Path(g.Policy), filepath.Join(wd, "t", "base", "policy.yaml"); got != want {
+		t.Errorf("CONSENTGATE_POLICY: %s, want %s", got, want)
+	}
+	if got, want := g.Path(g.ConnectorsDir), filepath.Join(wd, "conn"); got != want {
+		t.Errorf("CONSENTGATE_CONNECTORS_DIR: %s, want %s", got, want)
+	}
+}

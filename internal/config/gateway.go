@@ -24,10 +24,12 @@ type Gateway struct {
 	Kafka     Kafka    `yaml:"kafka"`
 	Topics    Topics   `yaml:"topics"`
 	// Policy is the consent policy file, relative to this file.
-	// Env CONSENTGATE_POLICY. Default policy.yaml.
+	// Env CONSENTGATE_POLICY (relative to the working directory).
+	// Default policy.yaml.
 	Policy string `yaml:"policy" validate:"required" fix:"set policy: PATH (relative to this file), or CONSENTGATE_POLICY"`
 	// ConnectorsDir holds one YAML file per connector, relative to this
-	// file. Env CONSENTGATE_CONNECTORS_DIR. Default connectors.
+	// file. Env CONSENTGATE_CONNECTORS_DIR (relative to the working
+	// directory). Default connectors.
 	ConnectorsDir string `yaml:"connectors_dir" validate:"required" fix:"set connectors_dir: DIR (relative to this file), or CONSENTGATE_CONNECTORS_DIR"`
 	// HashKey keys subject keys and hashed fields (HMAC-SHA256), at least
 	// 32 bytes. Changing it changes every subject key: keep it stable.
@@ -268,8 +270,10 @@ var envOverrides = []struct {
 	{"CONSENTGATE_PUBLIC_URL", "public_url", func(g *Gateway, v string) { g.PublicURL = v }},
 	{"CONSENTGATE_DATABASE_URL", "database.url", func(g *Gateway, v string) { g.Database.URL = v }},
 	{"CONSENTGATE_KAFKA_BROKERS", "kafka.brokers", func(g *Gateway, v string) { g.Kafka.Brokers = splitList(v) }},
-	{"CONSENTGATE_POLICY", "policy", func(g *Gateway, v string) { g.Policy = v }},
-	{"CONSENTGATE_CONNECTORS_DIR", "connectors_dir", func(g *Gateway, v string) { g.ConnectorsDir = v }},
+	// Paths from the environment are the caller's: relative to the
+	// working directory, not to the config file as the file's own are.
+	{"CONSENTGATE_POLICY", "policy", func(g *Gateway, v string) { g.Policy = absPath(v) }},
+	{"CONSENTGATE_CONNECTORS_DIR", "connectors_dir", func(g *Gateway, v string) { g.ConnectorsDir = absPath(v) }},
 	{"CONSENTGATE_LOG_LEVEL", "log.level", func(g *Gateway, v string) { g.Log.Level = v }},
 	{"CONSENTGATE_LOG_FORMAT", "log.format", func(g *Gateway, v string) { g.Log.Format = v }},
 }
@@ -282,6 +286,13 @@ func EnvOverrides() [][2]string {
 		out[i] = [2]string{o.name, o.key}
 	}
 	return out
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 func splitList(v string) []string {
