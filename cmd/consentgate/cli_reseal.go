@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/consentgate/consentgate/internal/app"
-	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/connsync"
 	"github.com/consentgate/consentgate/internal/secretbox"
 )
@@ -24,20 +23,11 @@ Running gateways pick the change up within seconds. Afterwards the old keys
 can be removed from the ring. Values are never printed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := config.Default()
-			if file != "" {
-				c, err := config.LoadGateway(file)
-				if err != nil {
-					return err
-				}
-				cfg = *c
-			} else if err := cfg.ApplyEnv(); err != nil {
+			cfg, url, err := databaseConfig(url, file)
+			if err != nil {
 				return err
 			}
-			if url == "" {
-				url = cfg.Database.URL
-			}
-			ring, err := app.LoadKeyRing(&cfg, nil)
+			ring, err := app.LoadKeyRing(cfg, nil)
 			if err != nil {
 				return err
 			}

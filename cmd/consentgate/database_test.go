@@ -1,9 +1,40 @@
 package main
 
 import (
+	"errors"
+	"os"
 	"strings"
 	"testing"
 )
+
+// Commands that write to the database refuse to guess it: the dev default
+// (a new ./data/consentgate.db) would let a deploy step that forgot the
+// URL report success.
+func TestDatabaseCommandsNeedADatabase(t *testing.T) {
+	t.Setenv(envDatabaseURL, "")
+	t.Chdir(t.TempDir())
+	for _, args := range [][]string{
+		{"migrate"},
+		{"reseal-secrets"},
+		{"tokens", "create", "--bootstrap", "--name", "ops", "--role", "admin"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, err := run(t, args...)
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("got %v, want a usage error", err)
+			}
+			for _, want := range []string{"--database-url", envDatabaseURL, "--config"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%q does not name %s", err, want)
+				}
+			}
+			if _, err := os.Stat("data"); err == nil {
+				t.Error("a database was created anyway")
+			}
+		})
+	}
+}
 
 // Every command that opens the database keeps the password out of its
 // error and says how to fix the URL. Port 1 refuses at once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/consentgate/consentgate/internal/store/backend"
 	"github.com/consentgate/consentgate/internal/store/postgres"
 )
+
+const envDatabaseURL = "CONSENTGATE_DATABASE_URL"
 
 func newServe() *cobra.Command {
 	var file string
@@ -55,7 +58,8 @@ func newMigrate() *cobra.Command {
 		Long: `Apply the embedded, ordered schema migrations to the database and exit.
 serve and dev apply them at start too; run this from a deploy step when the
 gateway's database user may not change the schema. The database comes from
---database-url, else CONSENTGATE_DATABASE_URL, else the config file.`,
+--database-url, else CONSENTGATE_DATABASE_URL, else the config file; one of
+the three is required.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			url, err := databaseURL(url, file)
@@ -71,23 +75,39 @@ gateway's database user may not change the schema. The database comes from
 }
 
 // databaseURL is the database a command works on: the --database-url flag,
-// else the config file's (with its env overrides), else the default with
-// CONSENTGATE_DATABASE_URL applied.
+// else the config file's (with its env overrides), else
+// CONSENTGATE_DATABASE_URL.
 func databaseURL(flag, file string) (string, error) {
 	if flag != "" {
 		return flag, nil
+	}
+	_, url, err := databaseConfig(flag, file)
+	return url, err
+}
+
+// databaseConfig is databaseURL with the gateway config it came from (the
+// defaults with env overrides when there is no file). Naming none of the
+// three is a usage error: the default sqlite:./data/consentgate.db is for
+// dev, and a deploy step that forgot the URL must fail, not migrate or
+// write tokens into a new empty file.
+func databaseConfig(flag, file string) (*config.Gateway, string, error) {
+	if flag == "" && file == "" && os.Getenv(envDatabaseURL) == "" {
+		return nil, "", usageError{fmt.Errorf("no database given: pass --database-url URL, set %s, or pass --config FILE whose database.url names it", envDatabaseURL)}
 	}
 	cfg := config.Default()
 	if file != "" {
 		c, err := config.LoadGateway(file)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
 		cfg = *c
 	} else if err := cfg.ApplyEnv(); err != nil {
-		return "", err
+		return nil, "", err
 	}
-	return cfg.Database.URL, nil
+	if flag != "" {
+		return &cfg, flag, nil
+	}
+	return &cfg, cfg.Database.URL, nil
 }
 
 // openDatabase opens the store for a one-off command. Errors name where the
