@@ -39,7 +39,7 @@ func addClientFlags(cmd *cobra.Command) *apiClient {
 		server = defaultServer
 	}
 	cmd.PersistentFlags().StringVar(&c.server, "server", server, "gateway base URL (env "+envServer+")")
-	cmd.PersistentFlags().StringVar(&c.token, "token", "", "admin API bearer token (env "+envToken+"; `consentgate dev` prints one)")
+	cmd.PersistentFlags().StringVar(&c.token, "token", "", "admin API bearer token (env "+envToken+"; \"consentgate dev\" prints one)")
 	return c
 }
 
