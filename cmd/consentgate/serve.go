@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -23,14 +24,14 @@ func newServe() *cobra.Command {
 		Use:   "serve --config FILE",
 		Short: "Run the gateway in production (real Kafka brokers, PostgreSQL)",
 		Long: `Run the gateway against the Kafka brokers and database named in the config
-file. Environment variables override the file: CONSENTGATE_DATABASE_URL,
-CONSENTGATE_KAFKA_BROKERS (comma-separated), CONSENTGATE_LISTEN,
-CONSENTGATE_POLICY, CONSENTGATE_CONNECTORS_DIR, CONSENTGATE_LOG_LEVEL.
+file.
 
 It refuses to start on bad configuration, listing every problem with file,
 line, key and fix, and it checks that Kafka and the database answer before
 it listens. Migrations are applied at start. SIGTERM drains in-flight
-requests, flushes Kafka and closes the database before exiting.`,
+requests, flushes Kafka and closes the database before exiting.
+
+` + serveEnvHelp(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -48,6 +49,25 @@ requests, flushes Kafka and closes the database before exiting.`,
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "gateway config file (YAML)")
 	return cmd
+}
+
+// serveEnvHelp lists every environment variable serve reads; the
+// overrides come from the config package so the list cannot fall behind.
+func serveEnvHelp() string {
+	var b strings.Builder
+	b.WriteString("Environment variables override the file (lists comma-separated, relative\npaths from the working directory):\n")
+	for _, o := range config.EnvOverrides() {
+		fmt.Fprintf(&b, "  %-30s %s\n", o[0], o[1])
+	}
+	b.WriteString("Secrets, where the file keeps the default references:\n")
+	fmt.Fprintf(&b, "  %-30s %s\n", "CONSENTGATE_HASH_KEY", "hash_key (at least 32 random bytes)")
+	fmt.Fprintf(&b, "  %-30s %s\n", "CONSENTGATE_ADMIN_TOKEN", "admin_token (bootstrap admin API token)")
+	b.WriteString("Environment only:\n")
+	fmt.Fprintf(&b, "  %-30s %s\n", app.EnvSecretKeys, "key ring sealing stored connector secrets (id:key,…)")
+	fmt.Fprintf(&b, "  %-30s %s\n", app.EnvSecretKeysFile, "file holding that key ring (used instead when set)")
+	fmt.Fprintf(&b, "  %-30s %s\n", app.EnvPprofListen, "address of a separate profiling listener (off unless set)")
+	b.WriteString("GOGC, GOMEMLIMIT and GOMAXPROCS are tuned unless set: docs/configuration.md.")
+	return b.String()
 }
 
 func newMigrate() *cobra.Command {
