@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -101,10 +102,49 @@ type FetchJob struct {
 
 // Batch is what one delivery turned into. Ignored counts events the
 // connector understood but does not forward (unsupported event types).
+// Rejected lists the items that could not become a record or a job.
 type Batch struct {
-	Records []Record
-	Jobs    []FetchJob
-	Ignored int
+	Records  []Record
+	Jobs     []FetchJob
+	Ignored  int
+	Rejected []Rejection
+}
+
+// Rejection is one item of a well-formed delivery that could not become a
+// record or a fetch job (a lead without its id, a value of the wrong type).
+// The delivery's other items are processed all the same: platforms retry a
+// refused delivery whole, so refusing a batch of leads for one bad item
+// would refuse the good ones on every retry until the platform gives up.
+type Rejection struct {
+	// Index is the item's position in the delivery, from 0, in the order
+	// the connector reads its items (the reason names the item by its path).
+	Index int `json:"index"`
+	// Reason names the item and the problem. Like an error message it is
+	// built from fixed field names, indexes and positions only, never from
+	// payload keys or values: it reaches logs and the sender.
+	Reason string `json:"reason"`
+}
+
+// Reject records item index as rejected for err, a client-safe error from
+// reading it (its ErrMalformed prefix is left out of the reason).
+func (b *Batch) Reject(index int, err error) {
+	reason := strings.Replace(err.Error(), ErrMalformed.Error()+": ", "", 1)
+	b.Rejected = append(b.Rejected, Rejection{Index: index, Reason: reason})
+}
+
+// Result is what Parse returns for b. When items were rejected and nothing
+// is left to process, the delivery is refused (400) with the first reason:
+// the sender can fix it, and a 200 would tell it all went well. Otherwise
+// b is returned as is and its rejections are counted by the gateway.
+func (b Batch) Result() (Batch, error) {
+	if len(b.Rejected) == 0 || len(b.Records) > 0 || len(b.Jobs) > 0 {
+		return b, nil
+	}
+	msg := b.Rejected[0].Reason
+	if n := len(b.Rejected) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more items rejected)", n)
+	}
+	return Batch{}, Errorf(ErrMalformed, "%s", msg)
 }
 
 // Connector is one configured inbound integration of a platform kind.
@@ -112,8 +152,12 @@ type Connector interface {
 	// Verify checks authenticity over the raw bytes before any parsing.
 	// Errors wrap ErrUnauthenticated.
 	Verify(req *Request) error
-	// Parse turns a verified body into records and fetch jobs.
-	// Errors wrap ErrMalformed, ErrUnsupportedMediaType or ErrTooLarge.
+	// Parse turns a verified body into records and fetch jobs. An item
+	// that cannot become either is put in Batch.Rejected and the others are
+	// still returned; an error refuses the whole delivery: a body that is
+	// not a readable envelope, a limit exceeded, or every item rejected
+	// (Batch.Result). Errors wrap ErrMalformed, ErrUnsupportedMediaType or
+	// ErrTooLarge.
 	Parse(req *Request) (Batch, error)
 	// DefaultMapping is the platform's standard field names mapped to
 	// canonical fields; a connector's config may extend or replace it.

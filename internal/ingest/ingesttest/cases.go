@@ -7,6 +7,7 @@
 //	  "request": {"method": "POST", "headers": {...}, "query": {...},
 //	              "body": {...} | "body_text": "raw text"},
 //	  "want": {"status": 200, "records": [...], "jobs": [...], "ignored": 0,
+//	           "rejected": [{"index": 1, "reason": "the exact reason"}, ...],
 //	           "error": "substring of the error message",
 //	           "error_excludes": ["text the error must not contain", ...],
 //	           "handshake": {"status": 200, "content_type": "...", "body": "..."}}
@@ -56,10 +57,13 @@ type Want struct {
 	Records []WantRecord `json:"records"`
 	Jobs    []WantJob    `json:"jobs"`
 	Ignored int          `json:"ignored"`
-	Error   string       `json:"error"`
-	// ErrorExcludes are texts the error must not contain: payload content
-	// (a marker planted in a key or value) that would leak personal data
-	// into the 400 body and the log.
+	// Rejected are the items refused on their own while the rest of the
+	// delivery is processed; reasons are compared exactly.
+	Rejected []WantRejection `json:"rejected"`
+	Error    string          `json:"error"`
+	// ErrorExcludes are texts the error and every rejection reason must not
+	// contain: payload content (a marker planted in a key or value) that
+	// would leak personal data into the 400 body, the summary or the log.
 	ErrorExcludes []string `json:"error_excludes"`
 	Handshake     *struct {
 		Status      int    `json:"status"`
@@ -79,6 +83,11 @@ type WantRecord struct {
 	Checkboxes map[string]bool   `json:"checkboxes,omitempty"`
 	GPC        bool              `json:"gpc,omitempty"`
 	Test       bool              `json:"test,omitempty"`
+}
+
+type WantRejection struct {
+	Index  int    `json:"index"`
+	Reason string `json:"reason"`
 }
 
 type WantJob struct {
@@ -227,6 +236,22 @@ func Check(t *testing.T, c Case, conn ingest.Connector, req *ingest.Request) {
 	}
 	if b.Ignored != c.Want.Ignored {
 		t.Errorf("ignored = %d, want %d", b.Ignored, c.Want.Ignored)
+	}
+	gotRej := make([]WantRejection, 0, len(b.Rejected))
+	for _, r := range b.Rejected {
+		gotRej = append(gotRej, WantRejection{Index: r.Index, Reason: r.Reason})
+		for _, x := range c.Want.ErrorExcludes {
+			if strings.Contains(r.Reason, x) {
+				t.Errorf("rejection reason %q contains %q (payload content)", r.Reason, x)
+			}
+		}
+	}
+	wantRej := c.Want.Rejected
+	if wantRej == nil {
+		wantRej = []WantRejection{}
+	}
+	if !reflect.DeepEqual(gotRej, wantRej) {
+		t.Errorf("rejections differ\n got: %+v\nwant: %+v", gotRej, wantRej)
 	}
 }
 
