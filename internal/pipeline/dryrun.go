@@ -21,6 +21,8 @@ type Explanation struct {
 	Records       []RecordExplanation `json:"records"`
 	Jobs          int                 `json:"fetch_jobs"`
 	Ignored       int                 `json:"ignored"`
+	// Rejected are the items the delivery would refuse on their own.
+	Rejected []ingest.Rejection `json:"rejected,omitempty"`
 }
 
 type RecordExplanation struct {
@@ -60,7 +62,7 @@ func (p *Pipeline) Explain(ctx context.Context, c *config.Connector, req *ingest
 	if err != nil {
 		return Explanation{}, err
 	}
-	ex := Explanation{Connector: c.ID, PolicyVersion: p.opts.PolicyVersion, Jobs: len(batch.Jobs), Ignored: batch.Ignored}
+	ex := Explanation{Connector: c.ID, PolicyVersion: p.opts.PolicyVersion, Jobs: len(batch.Jobs), Ignored: batch.Ignored, Rejected: batch.Rejected}
 	now := p.opts.Now()
 	ev := evidence{requestID: req.RequestID, receivedAt: now, gpc: req.Header.Get("Sec-GPC") == "1"}
 	for _, r := range batch.Records {

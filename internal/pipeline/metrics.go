@@ -26,7 +26,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentgate_requests_total", Help: "Webhook requests by connector, kind (delivery, handshake) and HTTP status."}, []string{"connector", "kind", "status"}),
-		records:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentgate_records_total", Help: "Records by connector and outcome (forwarded, queued, dropped, duplicate, test, ignored)."}, []string{"connector", "outcome"}),
+		records:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentgate_records_total", Help: "Records by connector and outcome (forwarded, queued, dropped, duplicate, test, ignored, rejected)."}, []string{"connector", "outcome"}),
 		fields:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentgate_field_actions_total", Help: "Field decisions by connector, action (keep, redact, hash, mask, drop) and rule."}, []string{"connector", "action", "rule"}),
 		drops:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentgate_records_dropped_total", Help: "Records dropped whole, by connector and rule."}, []string{"connector", "rule"}),
 		Latency:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "consentgate_request_duration_seconds", Help: "Webhook request latency by connector.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"connector"}),

@@ -119,6 +119,9 @@ type Summary struct {
 	Duplicates int `json:"duplicates"`
 	Jobs       int `json:"jobs"`
 	Ignored    int `json:"ignored"`
+	// Rejected counts items refused on their own (see ingest.Rejection);
+	// the delivery's other items were processed.
+	Rejected int `json:"rejected"`
 }
 
 // maxEventID bounds an event id: far above any platform's, far below what
@@ -216,9 +219,16 @@ func (p *Pipeline) deliver(ctx context.Context, c *config.Connector, req *ingest
 		log.Info("delivery refused", "status", ingest.StatusOf(err), "reason", err.Error())
 		return fail(err)
 	}
-	sum := Summary{Records: len(batch.Records), Jobs: len(batch.Jobs), Ignored: batch.Ignored}
+	sum := Summary{Records: len(batch.Records), Jobs: len(batch.Jobs), Ignored: batch.Ignored, Rejected: len(batch.Rejected)}
 	if batch.Ignored > 0 {
 		p.opts.Metrics.records.WithLabelValues(c.ID, "ignored").Add(float64(batch.Ignored))
+	}
+	if n := len(batch.Rejected); n > 0 {
+		// One line per delivery, not per item: a batch of 1000 broken
+		// updates must not flood the log. Reasons name positions and
+		// fixed field names only.
+		p.opts.Metrics.records.WithLabelValues(c.ID, "rejected").Add(float64(n))
+		log.Warn("delivery items rejected", "rejected", n, "first_reason", batch.Rejected[0].Reason)
 	}
 	if len(batch.Jobs) > 0 {
 		if err := p.enqueue(ctx, c, batch.Jobs); err != nil {
