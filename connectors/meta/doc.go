@@ -20,7 +20,11 @@
 //     answers), Instagram comments, mentions and messages become interaction
 //     records, deleted messages become deletion records, and anything else
 //     Meta may send (other objects, fields, echoes of our own messages,
-//     reactions, read receipts, ...) is counted in Batch.Ignored.
+//     reactions, read receipts, ...) is counted in Batch.Ignored. An item
+//     that cannot be read is put in Batch.Rejected and the others go on:
+//     Meta retries a refused delivery whole, so one bad update must not
+//     hold back the rest. Only an unreadable envelope, or a delivery of
+//     which no item could be read, is an error.
 //   - Fetch pulls a lead from the Graph API (GET /{version}/{leadgen_id})
 //     with the secret "page_access_token" and turns field_data into Fields
 //     and custom_disclaimer_responses into Checkboxes.

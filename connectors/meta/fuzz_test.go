@@ -30,6 +30,14 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		if len(b.Rejected) > 0 && len(b.Records)+len(b.Jobs) == 0 {
+			t.Fatalf("only rejections and no error: %+v", b.Rejected)
+		}
+		for _, r := range b.Rejected {
+			if r.Reason == "" || r.Index < 0 {
+				t.Fatalf("rejection without a reason or position: %+v", r)
+			}
+		}
 		ids := map[string]bool{}
 		for _, j := range b.Jobs {
 			if ids[j.EventID] {

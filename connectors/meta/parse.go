@@ -3,6 +3,7 @@ package meta
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"time"
@@ -14,14 +15,16 @@ import (
 const maxItems = 5000
 
 type envelope struct {
-	Object string  `json:"object"`
-	Entry  []entry `json:"entry"`
+	Object string `json:"object"`
+	// Entries and their changes stay raw until read one by one, so one of
+	// the wrong shape is rejected alone instead of failing the delivery.
+	Entry []json.RawMessage `json:"entry"`
 }
 
 type entry struct {
 	ID        idText            `json:"id"`
 	Time      idText            `json:"time"`
-	Changes   []change          `json:"changes"`
+	Changes   []json.RawMessage `json:"changes"`
 	Messaging []json.RawMessage `json:"messaging"`
 	// Some Instagram (Business Login) examples put one change's field and
 	// value directly on the entry instead of in changes[].
@@ -35,6 +38,10 @@ type change struct {
 }
 
 // Parse turns a verified delivery into lead fetch jobs and Instagram records.
+// Meta batches up to 1000 updates in one delivery and asks that each be
+// handled on its own: an update that cannot be read is rejected alone
+// (Batch.Rejected) and the others go on; the delivery is refused only when
+// its envelope cannot be read or no update in it could.
 func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 	body := bytes.TrimSpace(req.Body)
 	if len(body) == 0 {
@@ -53,22 +60,36 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 	p := &parser{c: c, seen: map[string]bool{}}
 	for ei, env := range envs {
 		where := "body"
+		prefix := ""
 		if len(envs) > 1 {
 			where = fmt.Sprintf("body[%d]", ei)
+			prefix = where + "."
 		}
-		if env.Object == "" {
-			return ingest.Batch{}, ingest.Errorf(ingest.ErrMalformed, "%s: field object is missing", where)
+		var bad error
+		switch {
+		case env.Object == "":
+			bad = ingest.Errorf(ingest.ErrMalformed, "%s: field object is missing", where)
+		case len(env.Entry) == 0:
+			bad = ingest.Errorf(ingest.ErrMalformed, "%s: field entry is missing or empty", where)
 		}
-		if len(env.Entry) == 0 {
-			return ingest.Batch{}, ingest.Errorf(ingest.ErrMalformed, "%s: field entry is missing or empty", where)
+		if bad != nil {
+			if len(envs) == 1 {
+				return ingest.Batch{}, bad
+			}
+			// One envelope of an array is one item among the others.
+			if err := p.count(1); err != nil {
+				return ingest.Batch{}, err
+			}
+			p.batch.Reject(p.next-1, fmt.Errorf("parse meta delivery: %w", bad))
+			continue
 		}
-		for i, e := range env.Entry {
-			if err := p.entry(env.Object, fmt.Sprintf("entry[%d]", i), e); err != nil {
+		for i, raw := range env.Entry {
+			if err := p.entry(env.Object, fmt.Sprintf("%sentry[%d]", prefix, i), raw); err != nil {
 				return ingest.Batch{}, fmt.Errorf("parse meta %s: %w", deliveryOf(env.Object), err)
 			}
 		}
 	}
-	return p.batch, nil
+	return p.batch.Result()
 }
 
 // knownObjects are the envelope objects Meta documents for Webhooks. Only
@@ -120,36 +141,82 @@ type parser struct {
 	c     *Connector
 	batch ingest.Batch
 	seen  map[string]bool
-	items int
+	// next is the position of the next update in the delivery, the index
+	// of a rejection.
+	next int
 }
 
-func (p *parser) entry(object, path string, e entry) error {
+// count takes n updates (at least one per entry) against the limit.
+func (p *parser) count(n int) error {
+	if p.next += max(n, 1); p.next > maxItems {
+		return ingest.Errorf(ingest.ErrTooLarge, "body carries more than %d updates", maxItems)
+	}
+	return nil
+}
+
+// item reads one update at index; a malformed update is rejected alone,
+// any other error (a limit) refuses the delivery.
+func (p *parser) item(object string, index int, read func() error) error {
+	err := read()
+	if err == nil || !errors.Is(err, ingest.ErrMalformed) {
+		return err
+	}
+	p.batch.Reject(index, fmt.Errorf("parse meta %s: %w", deliveryOf(object), err))
+	return nil
+}
+
+func (p *parser) entry(object, path string, raw json.RawMessage) error {
+	e, err := decodeEntry(path, raw)
+	if err != nil {
+		// Its updates cannot be told apart: the entry counts as one.
+		if err := p.count(1); err != nil {
+			return err
+		}
+		return p.item(object, p.next-1, func() error { return err })
+	}
 	changes := e.Changes
 	if e.Field != "" {
-		changes = append(changes, change{Field: e.Field, Value: e.Value})
+		direct, _ := json.Marshal(change{Field: e.Field, Value: e.Value})
+		changes = append(changes, direct)
 	}
 	n := len(changes) + len(e.Messaging)
-	if p.items += max(n, 1); p.items > maxItems {
-		return ingest.Errorf(ingest.ErrTooLarge, "body carries more than %d updates", maxItems)
+	first := p.next
+	if err := p.count(n); err != nil {
+		return err
 	}
 	sent, _ := unixTime(string(e.Time))
 	switch object {
 	case "page":
-		for j, ch := range changes {
-			if err := p.pageChange(fmt.Sprintf("%s.changes[%d]", path, j), ch, sent); err != nil {
+		for j, raw := range changes {
+			cpath := fmt.Sprintf("%s.changes[%d]", path, j)
+			if err := p.item(object, first+j, func() error {
+				ch, err := decodeChange(cpath, raw)
+				if err != nil {
+					return err
+				}
+				return p.pageChange(cpath, ch, sent)
+			}); err != nil {
 				return err
 			}
 		}
 		// Messenger events for the Page are not ours to forward.
 		p.batch.Ignored += len(e.Messaging)
 	case "instagram":
-		for j, ch := range changes {
-			if err := p.instagramChange(fmt.Sprintf("%s.changes[%d]", path, j), string(e.ID), ch, sent); err != nil {
+		for j, raw := range changes {
+			cpath := fmt.Sprintf("%s.changes[%d]", path, j)
+			if err := p.item(object, first+j, func() error {
+				ch, err := decodeChange(cpath, raw)
+				if err != nil {
+					return err
+				}
+				return p.instagramChange(cpath, string(e.ID), ch, sent)
+			}); err != nil {
 				return err
 			}
 		}
 		for j, m := range e.Messaging {
-			if err := p.messaging(fmt.Sprintf("%s.messaging[%d]", path, j), m, sent); err != nil {
+			mpath := fmt.Sprintf("%s.messaging[%d]", path, j)
+			if err := p.item(object, first+len(changes)+j, func() error { return p.messaging(mpath, m, sent) }); err != nil {
 				return err
 			}
 		}
@@ -163,6 +230,37 @@ func (p *parser) entry(object, path string, e entry) error {
 		p.batch.Ignored++
 	}
 	return nil
+}
+
+// decodeEntry reads one entry, numbers kept as text.
+func decodeEntry(path string, raw json.RawMessage) (entry, error) {
+	var e entry
+	if !isObject(raw) {
+		return e, ingest.Errorf(ingest.ErrMalformed, "%s is not an object", path)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&e); err != nil {
+		return e, decodeErr(path, err)
+	}
+	return e, nil
+}
+
+// decodeChange reads one element of changes[].
+func decodeChange(path string, raw json.RawMessage) (change, error) {
+	var ch change
+	if !isObject(raw) {
+		return ch, ingest.Errorf(ingest.ErrMalformed, "%s is not an object", path)
+	}
+	if err := json.Unmarshal(raw, &ch); err != nil {
+		return ch, decodeErr(path, err)
+	}
+	return ch, nil
+}
+
+func isObject(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) > 0 && t[0] == '{'
 }
 
 func (p *parser) pageChange(path string, ch change, sent time.Time) error {
