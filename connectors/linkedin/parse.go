@@ -28,6 +28,8 @@ const (
 // object per POST; a JSON array of them, or an envelope
 // {"type":..., "notifications":[...]} as LinkedIn's other webhook families
 // use, is accepted too and every notification becomes its own job/record.
+// A notification that cannot be read is rejected alone (Batch.Rejected);
+// the delivery is refused only when none of its notifications could be.
 func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 	if ct := req.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -47,7 +49,10 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 	for i, raw := range items {
 		n, err := decodeNotification(raw, envType)
 		if err != nil {
-			return ingest.Batch{}, ingest.Errorf(ingest.ErrMalformed, "notification %d: %s", i, err)
+			// Rejected alone: refusing the delivery would refuse the
+			// other leads of the batch on every retry too.
+			b.Reject(i, ingest.Errorf(ingest.ErrMalformed, "notification %d: %s", i, err))
+			continue
 		}
 		if n.Type != typeLeadAction || (n.Action != actionCreated && n.Action != actionDeleted) {
 			b.Ignored++
@@ -71,7 +76,7 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 			Fields:     n.Fields,
 		})
 	}
-	return b, nil
+	return b.Result()
 }
 
 // eventID is the de-dup key: LinkedIn gives lead notifications no
