@@ -23,6 +23,10 @@ const RecordType = "tiktok.lead"
 //     user_openid, content} (documented): events listed in
 //     settings.payload.lead_events carry one lead in content, every other
 //     event is counted as ignored.
+//
+// A lead entry that cannot be read (no lead id, answers of the wrong shape)
+// is rejected alone (Batch.Rejected) and the other entries go on; the
+// delivery is refused only when none of its entries could be read.
 func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 	if err := checkContentType(req); err != nil {
 		return ingest.Batch{}, err
@@ -67,12 +71,15 @@ func (c *Connector) parseLeadEnvelope(top map[string]json.RawMessage, obj json.R
 	for i, raw := range entries {
 		where := keys.Entries + "[" + strconv.Itoa(i) + "]"
 		m, err := decodeObject(raw, where)
-		if err != nil {
-			return ingest.Batch{}, err
+		var r ingest.Record
+		if err == nil {
+			r, err = c.record(m, where, time.Time{})
 		}
-		r, err := c.record(m, where, time.Time{})
 		if err != nil {
-			return ingest.Batch{}, err
+			// Rejected alone: TikTok retries a refused delivery whole,
+			// which would refuse the other leads of the batch each time.
+			b.Reject(i, err)
+			continue
 		}
 		r.Test = r.Test || envTest
 		if seen[r.EventID] {
@@ -83,7 +90,7 @@ func (c *Connector) parseLeadEnvelope(top map[string]json.RawMessage, obj json.R
 		seen[r.EventID] = true
 		b.Records = append(b.Records, r)
 	}
-	return b, nil
+	return b.Result()
 }
 
 func (c *Connector) parseDeveloperEvent(top map[string]json.RawMessage, ev json.RawMessage) (ingest.Batch, error) {
