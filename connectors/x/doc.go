@@ -55,7 +55,10 @@
 // 200 instead of being retried. With settings.ignore_own_activity, events
 // the subscribed account performed itself are ignored too (deletions never
 // are). A body that is not a JSON object, or has no event key at all, is
-// malformed; so is a forwarded event missing the id it is keyed by.
+// malformed. A forwarded event that cannot be read (missing the id it is
+// keyed by, a value of the wrong type, an event array that is not an
+// array) is rejected alone (Batch.Rejected) and the other events go on; a
+// delivery none of whose events could be read is malformed.
 //
 // The CRC token is restricted to a base64/UUID-like alphabet and 1 KiB:
 // because the CRC answer and the POST signature are the same HMAC under the

@@ -76,7 +76,10 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 		return b, err
 	}
 
-	events := 0
+	// An event that cannot be read is rejected alone; X retries a refused
+	// delivery whole, which would refuse the good events beside it too.
+	// item is the position of the next event in the delivery.
+	events, item := 0, 0
 	for _, a := range arrays {
 		raw, ok := top[a.key]
 		if !ok {
@@ -85,31 +88,41 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 		events++
 		elems, err := elements(a.key, raw)
 		if err != nil {
-			return b, err
+			b.Reject(item, err)
+			item++
+			continue
 		}
 		for i, el := range elems {
-			rec, ok, err := a.convert(d, fmt.Sprintf("%s[%d]", a.key, i), el)
-			if err != nil {
-				return b, err
+			where := fmt.Sprintf("%s[%d]", a.key, i)
+			var rec ingest.Record
+			var ok bool
+			if t := bytes.TrimSpace(el); len(t) == 0 || t[0] != '{' {
+				err = ingest.Errorf(ingest.ErrMalformed, "%s: must be an object", where)
+			} else {
+				rec, ok, err = a.convert(d, where, el)
 			}
-			if !ok {
+			item++
+			switch {
+			case err != nil:
+				b.Reject(item-1, err)
+			case !ok:
 				b.Ignored++
-				continue
+			default:
+				rec.Form = d.forUser
+				b.Records = append(b.Records, rec)
 			}
-			rec.Form = d.forUser
-			b.Records = append(b.Records, rec)
 		}
 	}
 	if raw, ok := top["user_event"]; ok {
 		events++
 		rec, ok, err := userEvent(raw)
-		if err != nil {
-			return b, err
-		}
-		if ok {
+		switch {
+		case err != nil:
+			b.Reject(item, err)
+		case ok:
 			rec.Form = d.forUser
 			b.Records = append(b.Records, rec)
-		} else {
+		default:
 			b.Ignored++
 		}
 	}
@@ -130,7 +143,7 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 		return b, ingest.Errorf(ingest.ErrMalformed, "body carries no Account Activity event (no tweet_create_events, favorite_events, direct_message_events, ...)")
 	}
 	dropRepeats(&b)
-	return b, nil
+	return b.Result()
 }
 
 func (d *delivery) readMeta(top map[string]json.RawMessage) error {
@@ -166,11 +179,6 @@ func elements(key string, raw json.RawMessage) ([]json.RawMessage, error) {
 	var elems []json.RawMessage
 	if err := json.Unmarshal(raw, &elems); err != nil {
 		return nil, ingest.Errorf(ingest.ErrMalformed, "%s: must be an array of event objects", key)
-	}
-	for i, el := range elems {
-		if t := bytes.TrimSpace(el); len(t) == 0 || t[0] != '{' {
-			return nil, ingest.Errorf(ingest.ErrMalformed, "%s[%d]: must be an object", key, i)
-		}
 	}
 	return elems, nil
 }
