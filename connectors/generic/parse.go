@@ -22,7 +22,9 @@ const maxEventIDBytes = 512
 // Parse turns a verified JSON body into records: the whole body, or each
 // element of the array at records_path. Every scalar becomes a field named
 // by its dotted path; a repeated event id inside one delivery is counted in
-// Ignored, like any other duplicate.
+// Ignored, like any other duplicate. A record of a batch that cannot be
+// read (no event id, metadata of the wrong type) is rejected alone; the
+// delivery is refused only when none of its records could be read.
 func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 	if err := checkContentType(req.Header.Get("Content-Type")); err != nil {
 		return ingest.Batch{}, err
@@ -49,15 +51,23 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 			label = fmt.Sprintf("record %d", i)
 		}
 		r, err := c.record(n, label, i, len(recs), req)
-		if err != nil {
-			return ingest.Batch{}, err
-		}
-		r.Fields = make(map[string]string)
-		if err := flatten(n, nil, r.Fields, &budget); err != nil {
-			if budget < 0 {
-				return ingest.Batch{}, ingest.Errorf(ingest.ErrTooLarge, "the body flattens to more than settings.limits.max_fields (%d) fields", lim.MaxFields)
+		if err == nil {
+			r.Fields = make(map[string]string)
+			if err = flatten(n, nil, r.Fields, &budget); err != nil {
+				if budget < 0 {
+					return ingest.Batch{}, ingest.Errorf(ingest.ErrTooLarge, "the body flattens to more than settings.limits.max_fields (%d) fields", lim.MaxFields)
+				}
+				err = fmt.Errorf("%s: %w", label, err)
 			}
-			return ingest.Batch{}, fmt.Errorf("%s: %w", label, err)
+		}
+		if err != nil {
+			if !batched || !errors.Is(err, ingest.ErrMalformed) {
+				return ingest.Batch{}, err
+			}
+			// One record of a batch is rejected alone: a sender retries
+			// a refused delivery whole, good records included.
+			b.Reject(i, err)
+			continue
 		}
 		if _, dup := seen[r.EventID]; dup {
 			b.Ignored++
@@ -66,7 +76,7 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 		seen[r.EventID] = struct{}{}
 		b.Records = append(b.Records, r)
 	}
-	return b, nil
+	return b.Result()
 }
 
 // checkContentType accepts application/json and application/*+json, in
