@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -290,7 +291,7 @@ const (
 func (p *Pipeline) prepare(c *config.Connector, r ingest.Record, key store.EventKey, ev evidence, payloadSum string, now time.Time) *prepared {
 	w := &prepared{rec: r, key: key, fields: mapFields(c.Mapping, r.Fields)}
 	w.gpc = ev.gpc || r.GPC || (c.GPCField != "" && truthy(r.Fields[c.GPCField]) == answerYes)
-	w.subject, w.keySrc = p.opts.Keyer.ForFields(w.fields, string(r.Kind), c.Platform, phoneRegion(w.fields, c.DefaultJurisdiction))
+	w.subject, w.keySrc = p.opts.Keyer.ForFields(w.fields, string(r.Kind), userNamespace(c), phoneRegion(w.fields, c.DefaultJurisdiction))
 	if w.subject == "" {
 		// No identifier at all: key by the event, so the record still has
 		// a stable, identifier-free key.
@@ -299,8 +300,11 @@ func (p *Pipeline) prepare(c *config.Connector, r ingest.Record, key store.Event
 	if r.Kind == ingest.KindDeletion {
 		return w
 	}
+	// A statement is never dated later than it reached us (beyond clock
+	// skew): a payload claiming a submission in 2999 would otherwise
+	// outrank every withdrawal recorded until then.
 	obtained := r.OccurredAt
-	if obtained.IsZero() {
+	if obtained.IsZero() || obtained.After(ev.receivedAt.Add(maxClockSkew)) {
 		obtained = ev.receivedAt
 	}
 	for _, cb := range c.Checkboxes {
@@ -329,7 +333,37 @@ func (p *Pipeline) prepare(c *config.Connector, r ingest.Record, key store.Event
 		}
 		w.entries = append(w.entries, e)
 	}
+	// Two checkboxes of one form may serve the same purpose; their
+	// statements share a time, so the ledger's last-written rule decides
+	// between them. Writing grants first lets a refusal made at the same
+	// moment win, whatever the order of the connector's checkbox list.
+	slices.SortStableFunc(w.entries, func(a, b store.ConsentEntry) int {
+		return cmp.Compare(statusRank(a.Status), statusRank(b.Status))
+	})
 	return w
+}
+
+// maxClockSkew is how far ahead of our clock a platform's submission time
+// may be before it is taken as the time we received it (as the consent
+// API allows a minute).
+const maxClockSkew = time.Minute
+
+func statusRank(s string) int {
+	if s == store.StatusGranted {
+		return 0
+	}
+	return 1
+}
+
+// userNamespace is the namespace of the connector's platform user ids in
+// subject keys: the platform's name, except for generic connectors, whose
+// user ids are each source system's own, so user 42 of one connector is
+// not user 42 of another.
+func userNamespace(c *config.Connector) string {
+	if c.Platform == "generic" {
+		return "generic:" + c.ID
+	}
+	return c.Platform
 }
 
 // decide runs the policy and builds the Kafka message and the decision.

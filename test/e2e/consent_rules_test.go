@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentgate/consentgate/internal/testutil/gwtest"
+)
+
+// leadAt is a generic-connector body submitted at the given time.
+func leadAt(id, at string, fields, consent map[string]any) []byte {
+	b, _ := json.Marshal(map[string]any{"id": id, "occurred_at": at, "lead": fields, "consent": consent})
+	return b
+}
+
+// A payload's submission time is the statement's time only up to the
+// moment the webhook arrived: a grant dated 2999 would otherwise outrank
+// every withdrawal recorded until then and keep releasing the data.
+func TestFutureDatedCheckboxDoesNotOutrankALaterWithdrawal(t *testing.T) {
+	gw := startGateway(t, gwtest.Options{})
+	fields := map[string]any{"email": "future@example.com", "first_name": "Fiona"}
+	if r := gw.Post("web", leadAt("evt-f1", "2999-01-01T00:00:00Z", fields, map[string]any{"marketing_email": true}), nil); r.Status != http.StatusOK || r.Summary("forwarded") != 1 {
+		t.Fatalf("future-dated lead: %d %s", r.Status, r.Raw)
+	}
+	if w := gw.API("POST", "/consent/withdraw", map[string]any{"subject": map[string]any{"email": "future@example.com"}, "purpose": "marketing_email"}); w.Status != http.StatusCreated {
+		t.Fatalf("withdraw: %d %s", w.Status, w.Raw)
+	}
+	if r := gw.Post("web", gwtest.Lead("evt-f2", fields, nil), nil); r.Summary("forwarded") != 0 {
+		t.Fatalf("the lead after the withdrawal was forwarded: %s", r.Raw)
+	}
+	look := gw.API("POST", "/consent/lookup", map[string]any{"subject": map[string]any{"email": "future@example.com"}})
+	if strings.Contains(look.Raw, "2999") {
+		t.Fatalf("the ledger keeps the future date: %s", look.Raw)
+	}
+}
+
+// Generic connectors' user ids are each source system's own: user 42 of
+// one connector is not user 42 of another, so one's consent must not
+// release the other's data.
+func TestGenericUserIDsAreScopedToTheirConnector(t *testing.T) {
+	conn := func(id string) string {
+		c := strings.Replace(sampleConnector, "id: web", "id: "+id, 1)
+		return strings.Replace(c, "    lead.email: email\n", "    lead.email: email\n    lead.user_id: platform_user_id\n", 1)
+	}
+	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{"a.yaml": conn("brand-a"), "b.yaml": conn("brand-b")}})
+	alice := gw.Post("brand-a", gwtest.Lead("evt-a", map[string]any{"user_id": "42", "first_name": "Alice"}, map[string]any{"sales_contact": true}), nil)
+	if alice.Status != http.StatusOK || alice.Summary("forwarded") != 1 {
+		t.Fatalf("alice with consent: %d %s", alice.Status, alice.Raw)
+	}
+	bob := gw.Post("brand-b", gwtest.Lead("evt-b", map[string]any{"user_id": "42", "first_name": "Bob"}, nil), nil)
+	if bob.Status != http.StatusOK || bob.Summary("forwarded") != 0 {
+		t.Fatalf("bob, user 42 of another system, without consent was forwarded: %s", bob.Raw)
+	}
+}
+
+// Two checkboxes of one form for the same purpose, one ticked and one
+// not: the refusal wins, whichever comes first in the connector's list.
+func TestRefusalWinsOverAGrantOfTheSamePurposeInOneRecord(t *testing.T) {
+	conn := func(id string, first, second string) string {
+		c := strings.Replace(sampleConnector, "id: web", "id: "+id, 1)
+		i := strings.Index(c, "consent:\n")
+		return c[:i] + "consent:\n  checkboxes:\n    - {key: consent." + first + ", purpose: marketing_email}\n    - {key: consent." + second + ", purpose: marketing_email}\n"
+	}
+	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{
+		"a.yaml": conn("news-first", "news", "partner"), "b.yaml": conn("partner-first", "partner", "news"),
+	}})
+	for i, id := range []string{"news-first", "partner-first"} {
+		email := id + "@example.com"
+		r := gw.Post(id, leadAt("evt-o"+id, time.Now().UTC().Format(time.RFC3339), map[string]any{"email": email}, map[string]any{"news": true, "partner": false}), nil)
+		if r.Status != http.StatusOK || r.Summary("forwarded") != 0 {
+			t.Errorf("connector %d (%s): the grant beat the refusal: %s", i, id, r.Raw)
+		}
+	}
+}
