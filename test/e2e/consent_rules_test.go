@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/testutil/gwtest"
+	"github.com/consentgate/consentgate/internal/testutil/pgtest"
 )
 
 // leadAt is a generic-connector body submitted at the given time.
@@ -64,14 +65,22 @@ func TestRefusalWinsOverAGrantOfTheSamePurposeInOneRecord(t *testing.T) {
 		i := strings.Index(c, "consent:\n")
 		return c[:i] + "consent:\n  checkboxes:\n    - {key: consent." + first + ", purpose: marketing_email}\n    - {key: consent." + second + ", purpose: marketing_email}\n"
 	}
-	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{
-		"a.yaml": conn("news-first", "news", "partner"), "b.yaml": conn("partner-first", "partner", "news"),
-	}})
-	for i, id := range []string{"news-first", "partner-first"} {
-		email := id + "@example.com"
-		r := gw.Post(id, leadAt("evt-o"+id, time.Now().UTC().Format(time.RFC3339), map[string]any{"email": email}, map[string]any{"news": true, "partner": false}), nil)
-		if r.Status != http.StatusOK || r.Summary("forwarded") != 0 {
-			t.Errorf("connector %d (%s): the grant beat the refusal: %s", i, id, r.Raw)
-		}
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			o := gwtest.Options{Connectors: map[string]string{
+				"a.yaml": conn("news-first", "news", "partner"), "b.yaml": conn("partner-first", "partner", "news"),
+			}}
+			if backend == "postgres" {
+				o.DatabaseURL = pgtest.URL(t)
+			}
+			gw := startGateway(t, o)
+			for i, id := range []string{"news-first", "partner-first"} {
+				email := id + "@example.com"
+				r := gw.Post(id, leadAt("evt-o"+id, time.Now().UTC().Format(time.RFC3339), map[string]any{"email": email}, map[string]any{"news": true, "partner": false}), nil)
+				if r.Status != http.StatusOK || r.Summary("forwarded") != 0 {
+					t.Errorf("connector %d (%s): the grant beat the refusal: %s", i, id, r.Raw)
+				}
+			}
+		})
 	}
 }
