@@ -80,12 +80,9 @@ func (p *Pipeline) Explain(ctx context.Context, c *config.Connector, req *ingest
 		payload := map[string]string{}
 		for _, e := range w.entries {
 			payload[e.Purpose] = e.Status
-			// Newer statement wins, exactly as the ledger would decide.
-			if old, ok := ledger[e.Purpose]; !ok || !old.ObtainedAt.After(e.ObtainedAt) {
-				ledger[e.Purpose] = e
-			}
 		}
-		p.decide(c, w, ledger, ev, now)
+		// Newer statement wins, exactly as the ledger would decide.
+		p.decide(c, w, withStatements(ledger, w.entries), ev, now)
 		re := RecordExplanation{
 			EventID: r.EventID, Kind: string(r.Kind), Type: r.Type, SubjectKey: w.subject, KeySource: w.keySrc,
 			Jurisdiction: w.result.Jurisdiction, Regime: string(w.result.Regime), GPC: w.gpc,

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -72,7 +73,12 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 	for i, r := range recs {
 		begin.Keys[i] = store.EventKey{Connector: c.ID, EventID: r.EventID}
 		all[i] = p.prepare(c, r, begin.Keys[i], ev, payloadSum, now)
-		begin.Entries[i] = all[i].entries
+		if !r.Test {
+			// A platform's test lead is no one's statement: its
+			// checkboxes decide its own record only (see below) and
+			// never enter the ledger or the consent topic.
+			begin.Entries[i] = all[i].entries
+		}
 		if r.Kind != ingest.KindDeletion {
 			begin.Subjects[i] = all[i].subject
 		}
@@ -95,7 +101,9 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 			continue
 		}
 		work = append(work, w)
-		entries = append(entries, w.entries...)
+		if !w.rec.Test {
+			entries = append(entries, w.entries...)
+		}
 	}
 	if len(work) == 0 {
 		return res, p.awaitInFlight(ctx, lost)
@@ -115,7 +123,11 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 	var msgs []kafka.Message
 	decisions := make([]store.Decision, 0, len(work))
 	for _, w := range work {
-		p.decide(c, w, current[w.subject], ev, now)
+		ledger := current[w.subject]
+		if w.rec.Test && len(w.entries) > 0 {
+			ledger = withStatements(ledger, w.entries)
+		}
+		p.decide(c, w, ledger, ev, now)
 		if w.msg != nil {
 			msgs = append(msgs, *w.msg)
 		}
@@ -341,6 +353,22 @@ func (p *Pipeline) prepare(c *config.Connector, r ingest.Record, key store.Event
 		return cmp.Compare(statusRank(a.Status), statusRank(b.Status))
 	})
 	return w
+}
+
+// withStatements is ledger (not changed) with es applied as the ledger
+// would: per purpose the later statement wins, and of two at the same
+// time the one written last.
+func withStatements(ledger map[string]store.ConsentEntry, es []store.ConsentEntry) map[string]store.ConsentEntry {
+	out := maps.Clone(ledger)
+	if out == nil {
+		out = map[string]store.ConsentEntry{}
+	}
+	for _, e := range es {
+		if old, ok := out[e.Purpose]; !ok || !old.ObtainedAt.After(e.ObtainedAt) {
+			out[e.Purpose] = e
+		}
+	}
+	return out
 }
 
 // maxClockSkew is how far ahead of our clock a platform's submission time

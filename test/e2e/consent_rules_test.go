@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
 	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 	"github.com/consentgate/consentgate/internal/testutil/pgtest"
 )
@@ -82,5 +83,35 @@ func TestRefusalWinsOverAGrantOfTheSamePurposeInOneRecord(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A platform's test lead is no one's statement: its checkboxes decide its
+// own record on the test topic, but never enter the ledger or the consent
+// topic, so they cannot release a real lead of the same address later.
+func TestTestLeadConsentStaysOutOfTheLedger(t *testing.T) {
+	conn := strings.Replace(sampleConnector, "  event_id_path: id\n", "  event_id_path: id\n  test_path: is_test\n", 1)
+	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{"web.yaml": conn}})
+	const email = "tester@example.com"
+	body, _ := json.Marshal(map[string]any{"id": "evt-test-1", "is_test": true, "occurred_at": "2026-11-20T10:00:00Z",
+		"lead": map[string]any{"email": email}, "consent": map[string]any{"marketing_email": true}})
+	if r := gw.Post("web", body, nil); r.Status != http.StatusOK || r.Summary("forwarded") != 1 {
+		t.Fatalf("test lead: %d %s, want forwarded to the test topic", r.Status, r.Raw)
+	}
+	test := kafkatest.Consume(t, gw.Brokers, "crm.leads.test.v1", 1, 15*time.Second)
+	var v recordValue
+	gwtest.Must(t, json.Unmarshal(test[0].Value, &v))
+	if v.Fields["email"] != email {
+		t.Errorf("the test record's own checkbox did not keep its e-mail: %v", keys(v.Fields))
+	}
+	look := gw.API("POST", "/consent/lookup", map[string]any{"subject": map[string]any{"email": email}})
+	if strings.Contains(look.Raw, "granted") {
+		t.Fatalf("the test lead's consent reached the ledger: %s", look.Raw)
+	}
+	if evs := kafkatest.ConsumeAll(t, gw.Brokers, "crm.consent.v1", time.Second); len(evs) != 0 {
+		t.Fatalf("the test lead's consent was published: %d events", len(evs))
+	}
+	if r := gw.Post("web", gwtest.Lead("evt-real-1", map[string]any{"email": email}, nil), nil); r.Summary("forwarded") != 0 {
+		t.Fatalf("a real lead without consent was released by the test lead's checkbox: %s", r.Raw)
 	}
 }
