@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -72,6 +73,11 @@ func LoadKeyRing(cfg *config.Gateway, secret func(config.SecretRef, string) (str
 	}
 	ref := config.SecretRef{Env: EnvSecretKeys}
 	if f := os.Getenv(EnvSecretKeysFile); f != "" {
+		// A path given in the environment is the caller's, relative to
+		// the working directory, like the other CONSENTGATE_* paths.
+		if abs, err := filepath.Abs(f); err == nil {
+			f = abs
+		}
 		ref = config.SecretRef{File: f}
 	}
 	text, err := secret(ref, cfg.Dir)

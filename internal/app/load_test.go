@@ -40,3 +40,19 @@ func TestLoadHashKeyProblemsNameTheLine(t *testing.T) {
 		}
 	}
 }
+
+// CONSENTGATE_SECRET_KEYS_FILE is read from the working directory when
+// relative, not from the config file's directory.
+func TestKeyRingFileFromEnvIsRelativeToTheWorkingDirectory(t *testing.T) {
+	work := t.TempDir()
+	t.Chdir(work)
+	if err := os.WriteFile(filepath.Join(work, "ring"), []byte("k1:0123456789abcdef0123456789abcdef0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvSecretKeysFile, "ring")
+	cfg := &config.Gateway{Dir: t.TempDir()} // the config lives elsewhere
+	ring, err := LoadKeyRing(cfg, nil)
+	if err != nil || ring == nil {
+		t.Fatalf("ring %v, err %v: want the file in the working directory read", ring, err)
+	}
+}
