@@ -185,8 +185,15 @@ func (p *parser) entry(object, path string, raw json.RawMessage) error {
 		return err
 	}
 	sent, _ := unixTime(string(e.Time))
+	var handle func(path string, ch change) error
 	switch object {
 	case "page":
+		handle = func(path string, ch change) error { return p.pageChange(path, ch, sent) }
+	case "instagram":
+		handle = func(path string, ch change) error { return p.instagramChange(path, string(e.ID), ch, sent) }
+	}
+	switch object {
+	case "page", "instagram":
 		for j, raw := range changes {
 			cpath := fmt.Sprintf("%s.changes[%d]", path, j)
 			if err := p.item(object, first+j, func() error {
@@ -194,25 +201,15 @@ func (p *parser) entry(object, path string, raw json.RawMessage) error {
 				if err != nil {
 					return err
 				}
-				return p.pageChange(cpath, ch, sent)
+				return handle(cpath, ch)
 			}); err != nil {
 				return err
 			}
 		}
-		// Messenger events for the Page are not ours to forward.
-		p.batch.Ignored += len(e.Messaging)
-	case "instagram":
-		for j, raw := range changes {
-			cpath := fmt.Sprintf("%s.changes[%d]", path, j)
-			if err := p.item(object, first+j, func() error {
-				ch, err := decodeChange(cpath, raw)
-				if err != nil {
-					return err
-				}
-				return p.instagramChange(cpath, string(e.ID), ch, sent)
-			}); err != nil {
-				return err
-			}
+		if object == "page" {
+			// Messenger events for the Page are not ours to forward.
+			p.batch.Ignored += len(e.Messaging)
+			break
 		}
 		for j, m := range e.Messaging {
 			mpath := fmt.Sprintf("%s.messaging[%d]", path, j)

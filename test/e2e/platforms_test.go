@@ -90,24 +90,9 @@ func TestMetaLeadAdsEndToEnd(t *testing.T) {
 		w.Write(b)
 	}))
 	defer graph.Close()
-	t.Setenv("E2E_META_APP_SECRET", "meta-app-secret")
-	t.Setenv("E2E_META_VERIFY", "meta-verify-token")
-	t.Setenv("E2E_META_PAGE_TOKEN", "page-token")
-	conn := `
-id: meta-a
-platform: meta
-default_jurisdiction: DE
-secrets:
-  app_secret: {env: E2E_META_APP_SECRET}
-  verify_token: {env: E2E_META_VERIFY}
-  page_access_token: {env: E2E_META_PAGE_TOKEN}
-settings:
-  base_url: ` + graph.URL + `
-consent:
-  checkboxes:
-    - {key: marketing_optin, purpose: marketing_email, notice: {id: meta-form-notice, version: "1"}}
-    - {key: partner_share, purpose: third_party_sharing}
-`
+	conn := metaConnector(t, graph.URL,
+		`{key: marketing_optin, purpose: marketing_email, notice: {id: meta-form-notice, version: "1"}}`,
+		`{key: partner_share, purpose: third_party_sharing}`)
 	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{"meta.yaml": conn}})
 
 	q := url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"meta-verify-token"}, "hub.challenge": {"1158201444"}}
@@ -430,4 +415,28 @@ secrets: {google_key: {env: E2E_GOOGLE_KEY}}
 			t.Errorf("a platform test lead reached the production topic")
 		}
 	}
+}
+
+// metaConnector sets the Meta secrets' variables and returns the file of a
+// Meta connector meta-a that fetches leads from graphURL, with the given
+// consent checkboxes (YAML list items).
+func metaConnector(t *testing.T, graphURL string, checkboxes ...string) string {
+	t.Helper()
+	t.Setenv("E2E_META_APP_SECRET", "meta-app-secret")
+	t.Setenv("E2E_META_VERIFY", "meta-verify-token")
+	t.Setenv("E2E_META_PAGE_TOKEN", "page-token")
+	return `
+id: meta-a
+platform: meta
+default_jurisdiction: DE
+secrets:
+  app_secret: {env: E2E_META_APP_SECRET}
+  verify_token: {env: E2E_META_VERIFY}
+  page_access_token: {env: E2E_META_PAGE_TOKEN}
+settings:
+  base_url: ` + graphURL + `
+consent:
+  checkboxes:
+    - ` + strings.Join(checkboxes, "\n    - ") + `
+`
 }

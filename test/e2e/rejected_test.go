@@ -37,23 +37,7 @@ func TestMetaBatchWithOneBadChangeKeepsTheOthers(t *testing.T) {
 		w.Write(b)
 	}))
 	defer graph.Close()
-	t.Setenv("E2E_META_APP_SECRET", "meta-app-secret")
-	t.Setenv("E2E_META_VERIFY", "meta-verify-token")
-	t.Setenv("E2E_META_PAGE_TOKEN", "page-token")
-	conn := `
-id: meta-a
-platform: meta
-default_jurisdiction: DE
-secrets:
-  app_secret: {env: E2E_META_APP_SECRET}
-  verify_token: {env: E2E_META_VERIFY}
-  page_access_token: {env: E2E_META_PAGE_TOKEN}
-settings:
-  base_url: ` + graph.URL + `
-consent:
-  checkboxes:
-    - {key: marketing_optin, purpose: marketing_email, notice: {id: meta-form-notice, version: "1"}}
-`
+	conn := metaConnector(t, graph.URL, `{key: marketing_optin, purpose: marketing_email, notice: {id: meta-form-notice, version: "1"}}`)
 	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{"meta.yaml": conn}})
 
 	// Two valid leadgen changes, one without leadgen_id (its ad_id holds
