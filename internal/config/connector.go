@@ -183,6 +183,35 @@ func LoadConnectors(dir string, opts ConnectorOptions) ([]*Connector, error) {
 
 // ParseConnector validates one connector file and opens its platform
 // connector, reporting every problem at once.
+var (
+	settingsProblemRe = regexp.MustCompile(`^(settings(?:\.[A-Za-z0-9_\[\]-]+)*): (.*)$`)
+	secretProblemRe   = regexp.MustCompile(`^secret "([A-Za-z0-9_.-]+)"`)
+)
+
+// leafMessages lists the messages of the errors joined into err (itself
+// when nothing is joined), keeping each one's wrapping prefix.
+func leafMessages(err error) []string {
+	var walk func(prefix string, err error) []string
+	walk = func(prefix string, err error) []string {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			var out []string
+			for _, e := range j.Unwrap() {
+				out = append(out, walk(prefix, e)...)
+			}
+			return out
+		}
+		if inner := errors.Unwrap(err); inner != nil {
+			if _, joined := inner.(interface{ Unwrap() []error }); joined {
+				if p, ok := strings.CutSuffix(err.Error(), inner.Error()); ok {
+					return walk(prefix+p, inner)
+				}
+			}
+		}
+		return []string{prefix + err.Error()}
+	}
+	return walk("", err)
+}
+
 func ParseConnector(file string, data []byte, opts ConnectorOptions) (*Connector, error) {
 	root, ps := yamlx.Parse(file, data)
 	if len(ps) > 0 {
@@ -272,7 +301,19 @@ func ParseConnector(file string, data []byte, opts ConnectorOptions) (*Connector
 		if errors.As(err, &sub) {
 			return nil, sub
 		}
-		return nil, yamlx.Problems{{File: file, Line: at("settings"), Key: "settings", Msg: strings.TrimPrefix(err.Error(), "open "+cf.Platform+" connector: ")}}
+		// A platform reports its problems as one joined error; each gets
+		// its own key and line, the way the file's own keys do.
+		for _, msg := range leafMessages(err) {
+			msg = strings.TrimPrefix(msg, "open "+cf.Platform+" connector: ")
+			key := "settings"
+			if m := settingsProblemRe.FindStringSubmatch(msg); m != nil {
+				key, msg = m[1], m[2]
+			} else if m := secretProblemRe.FindStringSubmatch(msg); m != nil {
+				key = "secrets." + m[1]
+			}
+			problem(key, "%s", msg)
+		}
+		return nil, ps.Err()
 	}
 
 	c := &Connector{
