@@ -282,27 +282,22 @@ func ParseConnector(file string, data []byte, opts ConnectorOptions) (*Connector
 			secrets[name] = v
 		}
 	}
-	if len(ps) > 0 {
-		return nil, ps.Err()
-	}
-
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	env := ingest.Env{
-		Secret:     func(name string) (string, bool) { v, ok := secrets[name]; return v, ok },
-		Now:        now,
-		HTTPClient: opts.HTTPClient,
-	}
-	impl, err := factory.Open(file, &cf.Settings, env)
-	if err != nil {
+	open := func(secret func(string) (string, bool)) (ingest.Connector, yamlx.Problems) {
+		impl, err := factory.Open(file, &cf.Settings, ingest.Env{Secret: secret, Now: now, HTTPClient: opts.HTTPClient})
+		if err == nil {
+			return impl, nil
+		}
 		var sub yamlx.Problems
 		if errors.As(err, &sub) {
 			return nil, sub
 		}
 		// A platform reports its problems as one joined error; each gets
 		// its own key and line, the way the file's own keys do.
+		var out yamlx.Problems
 		for _, msg := range leafMessages(err) {
 			msg = strings.TrimPrefix(msg, "open "+cf.Platform+" connector: ")
 			key := "settings"
@@ -311,9 +306,36 @@ func ParseConnector(file string, data []byte, opts ConnectorOptions) (*Connector
 			} else if m := secretProblemRe.FindStringSubmatch(msg); m != nil {
 				key = "secrets." + m[1]
 			}
-			problem(key, "%s", msg)
+			out = append(out, yamlx.Problem{File: file, Line: at(key), Key: key, Msg: msg})
+		}
+		return nil, out
+	}
+	if len(ps) > 0 {
+		if ok {
+			// The settings are checked all the same, so one run reports
+			// everything: a secret that could not be read gets a stand-in
+			// (its problem is reported above), and what the platform then
+			// says about secrets is left out.
+			_, more := open(func(name string) (string, bool) {
+				if v, ok := secrets[name]; ok {
+					return v, true
+				}
+				if _, configured := cf.Secrets[name]; configured {
+					return "stand-in-for-validation", true
+				}
+				return "", false
+			})
+			for _, p := range more {
+				if !strings.HasPrefix(p.Key, "secrets.") {
+					ps = append(ps, p)
+				}
+			}
 		}
 		return nil, ps.Err()
+	}
+	impl, more := open(func(name string) (string, bool) { v, ok := secrets[name]; return v, ok })
+	if len(more) > 0 {
+		return nil, more.Err()
 	}
 
 	c := &Connector{
