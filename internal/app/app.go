@@ -112,18 +112,21 @@ func Load(cfg *config.Gateway, secret func(config.SecretRef, string) (string, er
 			ps = append(ps, cfg.Problem("hash_key", err.Error()))
 		}
 	}
+	// Connectors are checked even when the policy is broken (without the
+	// checks that need it), so one run reports the problems of every file.
+	opts := config.ConnectorOptions{Gateway: cfg,
+		Secret: func(_, _ string, ref config.SecretRef) (string, error) {
+			return secret(ref, cfg.Path(cfg.ConnectorsDir))
+		},
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}}
 	if pol != nil {
-		opts := config.ConnectorOptions{Gateway: cfg, Policy: PolicyView{pol},
-			Secret: func(_, _ string, ref config.SecretRef) (string, error) {
-				return secret(ref, cfg.Path(cfg.ConnectorsDir))
-			},
-			HTTPClient: &http.Client{Timeout: 30 * time.Second}}
-		cs, err := config.LoadConnectors(cfg.Path(cfg.ConnectorsDir), opts)
-		if err != nil {
-			ps = append(ps, yamlx.AsProblems(cfg.Path(cfg.ConnectorsDir), err)...)
-		}
-		l.Connectors = cs
+		opts.Policy = PolicyView{pol}
 	}
+	cs, err := config.LoadConnectors(cfg.Path(cfg.ConnectorsDir), opts)
+	if err != nil {
+		ps = append(ps, yamlx.AsProblems(cfg.Path(cfg.ConnectorsDir), err)...)
+	}
+	l.Connectors = cs
 	if len(ps) > 0 {
 		return nil, ps
 	}

@@ -56,3 +56,36 @@ func TestKeyRingFileFromEnvIsRelativeToTheWorkingDirectory(t *testing.T) {
 		t.Fatalf("ring %v, err %v: want the file in the working directory read", ring, err)
 	}
 }
+
+// A broken policy does not hide the connectors' problems: one run reports
+// both files.
+func TestLoadReportsPolicyAndConnectorProblemsTogether(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "connectors"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte("version: x\notherwise: masked\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "connectors", "web.yaml"), []byte("id: web\nplatfrom: generic\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "consentgate.yaml")
+	if err := os.WriteFile(path, []byte("hash_key: {env: LOAD_TEST_HASH_KEY}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LOAD_TEST_HASH_KEY", strings.Repeat("k", 40))
+	cfg, err := config.LoadGateway(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(cfg, nil)
+	if err == nil {
+		t.Fatal("loaded")
+	}
+	for _, want := range []string{"policy.yaml", "web.yaml:2: platfrom"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("problems %q do not mention %q", err, want)
+		}
+	}
+}
