@@ -199,14 +199,30 @@ type OutboxMessage struct {
 	Attempts   int               `db:"attempts" json:"attempts"`
 }
 
+// Outbox is the queue of records waiting for Kafka. A message Kafka
+// refuses for good (unknown topic, not authorized, too large) is parked:
+// it stays in the table, marked dead with the reason, and is skipped by
+// ClaimOutbox and OutboxStats until an operator requeues it (clears
+// dead_at; docs/reliability.md). Nothing parked is ever deleted but by
+// an erasure.
 type Outbox interface {
 	// ClaimOutbox leases up to limit messages, oldest first, skipping ones
-	// leased by another instance, for lease.
+	// leased by another instance, for lease, and parked ones.
 	ClaimOutbox(ctx context.Context, limit int, now time.Time, lease time.Duration) ([]OutboxMessage, error)
 	// DeleteOutbox removes published messages.
 	DeleteOutbox(ctx context.Context, ids []int64) error
-	// OutboxStats reports depth and the age of the oldest message.
+	// ParkOutbox marks messages dead with reason (an error text without
+	// payload) and releases their lease; unknown ids are ignored.
+	ParkOutbox(ctx context.Context, ids []int64, reason string, at time.Time) error
+	// OutboxStats reports depth and the age of the oldest message, parked
+	// messages excluded.
 	OutboxStats(ctx context.Context, now time.Time) (depth int64, oldest time.Duration, err error)
+	// DeadOutbox counts the parked messages.
+	DeadOutbox(ctx context.Context) (int64, error)
+	// RequeueOutbox returns parked messages to the queue (every parked one
+	// when ids is empty) and reports how many; they keep their id, so the
+	// relay claims them before anything newer.
+	RequeueOutbox(ctx context.Context, ids []int64) (int64, error)
 }
 
 // Consent statuses and methods.

@@ -120,6 +120,62 @@ var outboxTests = []test{
 			}
 		}
 	}},
+	{"ParkKeepsRefusedMessagesAside", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		enqueue(t, s, message(1, t0), message(2, t0.Add(time.Second)), message(3, t0.Add(2*time.Second)))
+		claimed, err := s.ClaimOutbox(ctx, 10, t0, lease)
+		ok(t, err, "claim")
+		equal(t, "claimed", len(claimed), 3)
+		bad := claimed[0]
+		ok(t, s.ParkOutbox(ctx, []int64{bad.ID}, "kafka: unknown topic", t0), "park")
+		ok(t, s.ParkOutbox(ctx, nil, "nothing", t0), "park nothing")
+		ok(t, s.ParkOutbox(ctx, []int64{999999}, "unknown", t0), "park unknown")
+
+		dead, err := s.DeadOutbox(ctx)
+		ok(t, err, "count dead")
+		equal(t, "dead", dead, int64(1))
+		depth, oldest, err := s.OutboxStats(ctx, t0.Add(time.Minute))
+		ok(t, err, "stats")
+		equal(t, "depth without the parked message", depth, int64(2))
+		equal(t, "age of the oldest waiting message", oldest, time.Minute-time.Second)
+		again, err := s.ClaimOutbox(ctx, 10, t0.Add(2*lease), lease)
+		ok(t, err, "claim after lease")
+		equal(t, "parked message is not claimed", ids(again), ids(claimed[1:]))
+
+		// Deleting the published ones leaves the parked one in place.
+		ok(t, s.DeleteOutbox(ctx, ids(again)), "delete published")
+		depth, _, err = s.OutboxStats(ctx, t0.Add(time.Minute))
+		ok(t, err, "stats")
+		equal(t, "depth after delete", depth, int64(0))
+		dead, err = s.DeadOutbox(ctx)
+		ok(t, err, "count dead")
+		equal(t, "dead after delete", dead, int64(1))
+		none, err := s.ClaimOutbox(ctx, 10, t0.Add(4*lease), lease)
+		ok(t, err, "claim")
+		equal(t, "nothing to claim", len(none), 0)
+
+		// Requeued, it is claimed again, whole.
+		n, err := s.RequeueOutbox(ctx, []int64{999999})
+		ok(t, err, "requeue unknown")
+		equal(t, "requeued unknown", n, int64(0))
+		n, err = s.RequeueOutbox(ctx, nil)
+		ok(t, err, "requeue all")
+		equal(t, "requeued", n, int64(1))
+		back, err := s.ClaimOutbox(ctx, 10, t0.Add(4*lease), lease)
+		ok(t, err, "claim requeued")
+		equal(t, "requeued count", len(back), 1)
+		want := bad
+		want.Attempts = 2
+		equal(t, "requeued message", back[0], want)
+		dead, err = s.DeadOutbox(ctx)
+		ok(t, err, "count dead")
+		equal(t, "dead after requeue", dead, int64(0))
+
+		ok(t, s.ParkOutbox(ctx, ids(back), "again", t0), "park again")
+		n, err = s.RequeueOutbox(ctx, ids(back))
+		ok(t, err, "requeue by id")
+		equal(t, "requeued by id", n, int64(1))
+	}},
 	{"Stats", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		depth, oldest, err := s.OutboxStats(ctx, t0)

@@ -67,7 +67,7 @@ func (r outboxRow) message() (store.OutboxMessage, error) {
 // take the same message within a lease.
 func (db *DB) ClaimOutbox(ctx context.Context, limit int, now time.Time, lease time.Duration) ([]store.OutboxMessage, error) {
 	q := `UPDATE outbox SET leased_until = ?, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM outbox WHERE leased_until IS NULL OR leased_until <= ?
+		WHERE id IN (SELECT id FROM outbox WHERE (leased_until IS NULL OR leased_until <= ?) AND dead_at IS NULL
 			ORDER BY id LIMIT ?` + db.d.SkipLocked + `)
 		AND (leased_until IS NULL OR leased_until <= ?)
 		RETURNING id, ` + outboxCols
@@ -111,13 +111,76 @@ func (db *DB) DeleteOutbox(ctx context.Context, ids []int64) error {
 	})
 }
 
-// OutboxStats reports depth and the age of the oldest message (zero when
-// empty, never negative).
+// ParkOutbox marks messages dead; unknown ids are ignored.
+func (db *DB) ParkOutbox(ctx context.Context, ids []int64, reason string, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return db.tx(ctx, "park outbox", func(tx *sqlx.Tx) error {
+		for start := 0; start < len(ids); start += 1000 {
+			q, args, err := in(tx, "UPDATE outbox SET dead_at = ?, dead_reason = ?, leased_until = NULL WHERE id IN (?)",
+				db.ts(at), reason, ids[start:min(start+1000, len(ids))])
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DeadOutbox counts the parked messages (an index holds only them).
+func (db *DB) DeadOutbox(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.read(ctx, "count dead outbox", func(r *sqlx.DB) error {
+		return r.QueryRowxContext(ctx, "SELECT COUNT(*) FROM outbox WHERE dead_at IS NOT NULL").Scan(&n)
+	})
+	return n, err
+}
+
+// RequeueOutbox clears the dead mark of ids, or of every parked message
+// when ids is empty.
+func (db *DB) RequeueOutbox(ctx context.Context, ids []int64) (int64, error) {
+	const q = "UPDATE outbox SET dead_at = NULL, dead_reason = '' WHERE dead_at IS NOT NULL"
+	var n int64
+	err := db.tx(ctx, "requeue outbox", func(tx *sqlx.Tx) error {
+		n = 0
+		chunks := [][]int64{nil}
+		if len(ids) > 0 {
+			chunks = slices.Collect(slices.Chunk(ids, 1000))
+		}
+		for _, chunk := range chunks {
+			query, args := q, []any(nil)
+			if chunk != nil {
+				var err error
+				if query, args, err = in(tx, q+" AND id IN (?)", chunk); err != nil {
+					return err
+				}
+			}
+			res, err := tx.ExecContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
+	})
+	return n, err
+}
+
+// OutboxStats reports depth and the age of the oldest message waiting
+// (zero when empty, never negative); parked messages are not waiting.
 func (db *DB) OutboxStats(ctx context.Context, now time.Time) (int64, time.Duration, error) {
 	var depth int64
 	var oldest Time
 	err := db.read(ctx, "outbox stats", func(r *sqlx.DB) error {
-		return r.QueryRowxContext(ctx, "SELECT COUNT(*), MIN(created_at) FROM outbox").Scan(&depth, &oldest)
+		return r.QueryRowxContext(ctx, "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE dead_at IS NULL").Scan(&depth, &oldest)
 	})
 	if err != nil || depth == 0 || oldest.IsZero() {
 		return depth, 0, err
