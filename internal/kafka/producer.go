@@ -68,7 +68,9 @@ func New(cfg Config) (*Producer, error) {
 }
 
 // Produce blocks until every message is acknowledged by all in-sync
-// replicas, or fails. On failure none of msgs may be assumed delivered.
+// replicas, or fails. On failure none of msgs may be assumed delivered;
+// an error matching ErrRefused (or ErrTopicRefused) will not go away by
+// retrying the same messages.
 func (p *Producer) Produce(ctx context.Context, msgs ...Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -132,6 +134,10 @@ func (p *Producer) Produce(ctx context.Context, msgs ...Message) error {
 	noun := "messages"
 	if len(msgs) == 1 {
 		noun = "message"
+	}
+	if r := p.refusal(err); r != nil {
+		return fmt.Errorf("kafka: produce %d %s to %s: %s: %w (%w)",
+			len(msgs), noun, topicsOf(msgs), p.hint(err), err, r)
 	}
 	return fmt.Errorf("kafka: produce %d %s to %s: %s: %w",
 		len(msgs), noun, topicsOf(msgs), p.hint(err), err)

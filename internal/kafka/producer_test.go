@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/consentgate/consentgate/internal/kafka"
@@ -285,4 +287,32 @@ func partitionCount(t *testing.T, addr, topic string) int {
 		t.Fatalf("read partitions of %s: %v", topic, err)
 	}
 	return len(ps)
+}
+
+// Errors that retrying cannot cure are marked, so the relay sets their
+// messages aside; a broker that is away is not one of them.
+func TestProduceMarksRefusalsForGood(t *testing.T) {
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, "crm.leads.v1"))
+	brokers := c.ListenAddrs()
+	strict := newProducer(t, brokers, func(cfg *kafka.Config) {
+		cfg.AutoCreateTopics, cfg.WriteTimeout = false, 2*time.Second
+	})
+	err := strict.Produce(t.Context(), kafka.Message{Topic: "no.such.topic", Value: []byte("v")})
+	if !errors.Is(err, kafka.ErrTopicRefused) || !errors.Is(err, kafka.ErrRefused) {
+		t.Errorf("unknown topic, auto-create off: %v, want ErrTopicRefused", err)
+	}
+	big := kafka.Message{Topic: "crm.leads.v1", Value: make([]byte, 2<<20)}
+	err = newProducer(t, brokers, nil).Produce(t.Context(), big)
+	if !errors.Is(err, kafka.ErrRefused) || errors.Is(err, kafka.ErrTopicRefused) {
+		t.Errorf("message too large: %v, want ErrRefused only", err)
+	}
+	ok := kafka.Message{Topic: "crm.leads.v1", Value: []byte("v")}
+	if err := strict.Produce(t.Context(), ok); err != nil {
+		t.Fatalf("produce to an existing topic: %v", err)
+	}
+	c.Close()
+	err = produceWithin(t, strict, 1, ok)
+	if err == nil || errors.Is(err, kafka.ErrRefused) {
+		t.Errorf("broker down: %v, want a transient error", err)
+	}
 }
