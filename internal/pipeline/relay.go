@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/consentgate/consentgate/internal/kafka"
@@ -36,8 +39,12 @@ type relay struct {
 // claimed oldest first (SKIP LOCKED on PostgreSQL, so instances share the
 // work) and produced in one call per batch, so per-key order holds within
 // a batch and, because a failed batch is retried before anything newer is
-// claimed, across batches of one instance. A batch in progress when ctx
-// ends is finished (published and deleted) before RunRelay returns.
+// claimed, across batches of one instance. A message Kafka refuses for
+// good (kafka.ErrRefused: unknown topic with auto-create off, not
+// authorized, too large) is parked instead (park.go): marked dead in the
+// outbox, logged and counted, so it no longer holds up the records behind
+// it. A batch in progress when ctx ends is finished (published and
+// deleted) before RunRelay returns.
 func (p *Pipeline) RunRelay(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = time.Second
@@ -100,35 +107,30 @@ func (r *relay) once(ctx context.Context) (int, error) {
 	// From here on the batch is finished even when ctx ends (shutdown):
 	// the relay lets its batch complete rather than leave it leased.
 	bg := context.WithoutCancel(ctx)
-	r.held = batch
-	n, err := r.publish(bg, batch)
-	if err != nil {
-		return 0, err
+	n, held, err := r.publish(bg, batch)
+	r.held = held
+	if n > 0 {
+		r.stats(bg, p.opts.Now())
 	}
-	r.held = nil
-	r.stats(bg, p.opts.Now())
-	return n, nil
+	return n, err
 }
 
 // publish rechecks consent, produces what may still go out, records the
-// decisions of what changed and deletes the batch from the outbox. It
-// returns how many messages it handled.
-func (r *relay) publish(ctx context.Context, batch []store.OutboxMessage) (int, error) {
+// decisions of what changed and deletes what is done from the outbox;
+// messages Kafka refuses for good are parked (park.go). It returns how
+// many messages it handled and the ones still to publish: those are
+// retried before anything newer is claimed.
+func (r *relay) publish(ctx context.Context, batch []store.OutboxMessage) (int, []store.OutboxMessage, error) {
 	p := r.p
 	st := p.opts.Store
 	verdicts, err := p.recheckOutbox(ctx, batch)
 	if err != nil {
-		return 0, err
+		return 0, batch, err
 	}
 	out := make([]kafka.Message, 0, len(batch))
-	ids := make([]int64, len(batch))
-	var decisions []store.Decision
+	sent := make([]int, 0, len(batch)) // out[k] is batch[sent[k]]
 	for i, m := range batch {
-		ids[i] = m.ID
 		v := verdicts[i]
-		if v.decision != nil {
-			decisions = append(decisions, *v.decision)
-		}
 		if v.drop {
 			continue
 		}
@@ -137,20 +139,46 @@ func (r *relay) publish(ctx context.Context, batch []store.OutboxMessage) (int, 
 			value = v.value
 		}
 		out = append(out, kafka.Message{Topic: m.Topic, Key: m.Key, Value: value, Headers: headersFrom(m.Headers)})
+		sent = append(sent, i)
 	}
+	// fates[i] is nil once batch[i] is done (published or dropped).
+	fates := make([]error, len(batch))
 	if len(out) > 0 {
-		pctx, cancel := context.WithTimeout(ctx, relayProduceTimeout)
-		err := p.opts.Producer.Produce(pctx, out...)
-		cancel()
+		err := r.produce(ctx, out...)
+		if err != nil && !errors.Is(err, kafka.ErrRefused) {
+			// Kafka is away or slow: hold the whole batch, in order.
+			return 0, batch, fmt.Errorf("publish %d outbox messages: %w", len(out), err)
+		}
 		if err != nil {
-			return 0, fmt.Errorf("publish %d outbox messages: %w", len(out), err)
+			for k, e := range r.split(ctx, out, err) {
+				fates[sent[k]] = e
+			}
+		}
+	}
+
+	var done []int64
+	var decisions []store.Decision
+	var refused, held []store.OutboxMessage
+	var heldErr error
+	for i, m := range batch {
+		switch err := fates[i]; {
+		case err == nil:
+			done = append(done, m.ID)
+			if d := verdicts[i].decision; d != nil {
+				decisions = append(decisions, *d)
+			}
+		case errors.Is(err, kafka.ErrRefused):
+			refused = append(refused, m)
+		default:
+			held = append(held, m)
+			heldErr = cmp.Or(heldErr, err)
 		}
 	}
 	if len(decisions) > 0 {
 		// Decisions before the delete: a crash in between republishes
 		// (at-least-once) and rechecks again, but never loses the audit line.
 		if err := st.CompleteEvents(ctx, store.Completion{Decisions: decisions}); err != nil {
-			return 0, fmt.Errorf("record %d recheck decisions: %w", len(decisions), err)
+			return 0, batch, fmt.Errorf("record %d recheck decisions: %w", len(decisions), err)
 		}
 		for _, d := range decisions {
 			if d.Outcome == OutcomeDropped {
@@ -159,12 +187,26 @@ func (r *relay) publish(ctx context.Context, batch []store.OutboxMessage) (int, 
 			}
 		}
 	}
-	if err := st.DeleteOutbox(ctx, ids); err != nil {
+	if err := r.park(ctx, refused, batch, fates); err != nil {
+		held = append(held, refused...)
+		slices.SortFunc(held, func(a, b store.OutboxMessage) int { return cmp.Compare(a.ID, b.ID) })
+		heldErr = cmp.Or(heldErr, err)
+	}
+	if err := st.DeleteOutbox(ctx, done); err != nil {
 		// Published but not deleted: published again after the lease —
 		// at-least-once, with stable CloudEvents ids.
-		p.opts.Log.Error("delete published outbox messages", "messages", len(ids), "err", err)
+		p.opts.Log.Error("delete published outbox messages", "messages", len(done), "err", err)
 	}
-	return len(batch), nil
+	if len(held) > 0 {
+		return len(batch) - len(held), held, fmt.Errorf("publish %d of %d outbox messages: %w", len(held), len(batch), heldErr)
+	}
+	return len(batch), nil, nil
+}
+
+func (r *relay) produce(ctx context.Context, msgs ...kafka.Message) error {
+	ctx, cancel := context.WithTimeout(ctx, relayProduceTimeout)
+	defer cancel()
+	return r.p.opts.Producer.Produce(ctx, msgs...)
 }
 
 // stats refreshes the depth and age gauges and returns the depth (-1 when
@@ -176,5 +218,8 @@ func (r *relay) stats(ctx context.Context, now time.Time) int64 {
 	}
 	r.p.opts.Metrics.Outbox.WithLabelValues("depth").Set(float64(depth))
 	r.p.opts.Metrics.Outbox.WithLabelValues("oldest_age_seconds").Set(age.Seconds())
+	if dead, err := r.p.opts.Store.DeadOutbox(ctx); err == nil {
+		r.p.opts.Metrics.Outbox.WithLabelValues("dead").Set(float64(dead))
+	}
 	return depth
 }
