@@ -37,13 +37,19 @@ func (p *Pipeline) RunJobs(ctx context.Context, o JobOptions) error {
 	}
 	t := time.NewTicker(o.Poll)
 	defer t.Stop()
+	var counted time.Time
 	for {
+		if now := time.Now(); now.Sub(counted) >= backlogEvery {
+			counted = now
+			p.countBacklog(ctx)
+		}
 		n, err := p.RunJobsOnce(ctx, o)
 		if err != nil && ctx.Err() == nil {
 			p.opts.Log.Warn("fetch jobs", "err", err)
 		}
 		if n > 0 {
-			continue // more may be due
+			counted = time.Time{} // the backlog changed: count it next round
+			continue              // more may be due
 		}
 		select {
 		case <-ctx.Done():
@@ -51,6 +57,24 @@ func (p *Pipeline) RunJobs(ctx context.Context, o JobOptions) error {
 		case <-t.C:
 		}
 	}
+}
+
+// backlogEvery spaces the backlog counts: two index range counts, cheap,
+// but no need to run them on every poll.
+const backlogEvery = 5 * time.Second
+
+// countBacklog refreshes the fetch-job backlog gauges.
+func (p *Pipeline) countBacklog(ctx context.Context) {
+	pending, dead, oldest, err := p.opts.Store.JobStats(ctx, p.opts.Now())
+	if err != nil {
+		if ctx.Err() == nil {
+			p.opts.Log.Warn("count fetch jobs", "err", err)
+		}
+		return
+	}
+	p.opts.Metrics.Backlog.WithLabelValues(store.JobPending).Set(float64(pending))
+	p.opts.Metrics.Backlog.WithLabelValues(store.JobDeadLetter).Set(float64(dead))
+	p.opts.Metrics.Backlog.WithLabelValues("oldest_age_seconds").Set(oldest.Seconds())
 }
 
 // RunJobsOnce claims one round of due jobs and runs them; it returns how

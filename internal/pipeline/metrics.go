@@ -16,6 +16,9 @@ type Metrics struct {
 	Latency  *prometheus.HistogramVec
 	Outbox   *prometheus.GaugeVec
 	Jobs     *prometheus.CounterVec
+	// Backlog is the fetch-job queue: pending, dead_letter and the age of
+	// the oldest pending job.
+	Backlog *prometheus.GaugeVec
 }
 
 // NewMetrics registers the pipeline's metrics with reg (nil: a private
@@ -32,8 +35,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Latency:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "consentgate_request_duration_seconds", Help: "Webhook request latency by connector.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"connector"}),
 		Outbox:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "consentgate_outbox", Help: "Outbox depth (messages) and age of the oldest message (seconds)."}, []string{"measure"}),
 		Jobs:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentgate_fetch_jobs_total", Help: "Fetch job attempts by connector and result (done, retry, dead_letter)."}, []string{"connector", "result"}),
+		Backlog:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "consentgate_fetch_jobs", Help: "Fetch jobs waiting (pending), dead-lettered (dead_letter) and the age of the oldest pending one (oldest_age_seconds)."}, []string{"measure"}),
 	}
-	reg.MustRegister(m.requests, m.records, m.fields, m.drops, m.Latency, m.Outbox, m.Jobs)
+	reg.MustRegister(m.requests, m.records, m.fields, m.drops, m.Latency, m.Outbox, m.Jobs, m.Backlog)
 	return m
 }
 

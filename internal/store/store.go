@@ -346,6 +346,9 @@ type Jobs interface {
 	RetryJob(ctx context.Context, id int64, next time.Time, reason string) error
 	// DeadLetterJob records a final failure.
 	DeadLetterJob(ctx context.Context, id int64, reason string) error
+	// JobStats counts the jobs waiting (pending) and dead-lettered, and
+	// reports the age of the oldest pending one (zero when none).
+	JobStats(ctx context.Context, now time.Time) (pending, dead int64, oldest time.Duration, err error)
 	// ListJobs lists jobs in a state ("" for any), newest first; limit
 	// defaults to 100.
 	ListJobs(ctx context.Context, state string, limit int) ([]Job, error)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -209,6 +210,21 @@ consent:
 	}
 	if strings.Contains(dead[0].LastError, "page-token") {
 		t.Errorf("the dead-letter reason leaks the token")
+	}
+	// The backlog gauge counts it (refreshed after each round of jobs).
+	var metrics string
+	for time.Now().Before(deadline) {
+		resp, err := gwtest.Client.Get(gw.URL + "/metrics")
+		gwtest.Must(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if metrics = string(b); strings.Contains(metrics, `consentgate_fetch_jobs{measure="dead_letter"} 1`) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(metrics, `consentgate_fetch_jobs{measure="dead_letter"} 1`) || !strings.Contains(metrics, `consentgate_fetch_jobs{measure="pending"} 1`) {
+		t.Errorf("backlog gauges, want 1 dead-lettered and 1 pending:\n%s", grepLines(metrics, "consentgate_fetch_jobs{"))
 	}
 	// Stop while the good job is still failing; restart with the API back.
 	gw.Stop()

@@ -25,6 +25,29 @@ func jobIDs(jobs []store.Job) []string {
 }
 
 var jobTests = []test{
+	{"StatsCountTheBacklog", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		pending, dead, oldest, err := s.JobStats(ctx, t0)
+		ok(t, err, "stats of an empty queue")
+		equal(t, "empty queue", []any{pending, dead, oldest}, []any{int64(0), int64(0), time.Duration(0)})
+
+		ok(t, s.EnqueueJobs(ctx, []store.Job{job("meta", "old", t0), job("meta", "new", t0.Add(time.Minute)), job("meta", "gone", t0), job("meta", "done", t0)}), "enqueue")
+		got, err := s.ClaimJobs(ctx, 10, t0.Add(time.Minute), lease)
+		ok(t, err, "claim")
+		for _, j := range got {
+			switch j.EventID {
+			case "gone":
+				ok(t, s.DeadLetterJob(ctx, j.ID, "permanent"), "dead letter")
+			case "done":
+				ok(t, s.FinishJob(ctx, j.ID), "finish")
+			}
+		}
+		pending, dead, oldest, err = s.JobStats(ctx, t0.Add(10*time.Minute))
+		ok(t, err, "stats")
+		equal(t, "pending (claimed ones included: they are not done)", pending, int64(2))
+		equal(t, "dead-lettered", dead, int64(1))
+		equal(t, "age of the oldest pending job", oldest, 10*time.Minute)
+	}},
 	{"EnqueueSkipsDuplicates", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		ok(t, s.EnqueueJobs(ctx, []store.Job{job("meta", "l1", t0), job("meta", "l2", t0)}), "enqueue")

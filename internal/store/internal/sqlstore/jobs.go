@@ -137,6 +137,22 @@ func (db *DB) updateJob(ctx context.Context, op string, id int64, q string, args
 }
 
 // ListJobs lists jobs in a state ("" for any), newest first.
+// JobStats reads the backlog through the (state, created_at) index: done
+// jobs, the bulk of the table, are not touched.
+func (db *DB) JobStats(ctx context.Context, now time.Time) (pending, dead int64, oldest time.Duration, err error) {
+	var first Time
+	err = db.read(ctx, "fetch job stats", func(r *sqlx.DB) error {
+		if err := r.QueryRowxContext(ctx, r.Rebind("SELECT COUNT(*), MIN(created_at) FROM fetch_jobs WHERE state = ?"), store.JobPending).Scan(&pending, &first); err != nil {
+			return err
+		}
+		return r.QueryRowxContext(ctx, r.Rebind("SELECT COUNT(*) FROM fetch_jobs WHERE state = ?"), store.JobDeadLetter).Scan(&dead)
+	})
+	if err != nil || pending == 0 || first.IsZero() {
+		return pending, dead, 0, err
+	}
+	return pending, dead, max(0, now.Sub(first.Time)), nil
+}
+
 func (db *DB) ListJobs(ctx context.Context, state string, limit int) ([]store.Job, error) {
 	q := "SELECT " + jobCols + " FROM fetch_jobs"
 	var args []any
