@@ -232,6 +232,9 @@ func (s *Server) handshake(c *gin.Context) {
 	}
 	resp, out := p.Handshake(conn, s.request(c, nil))
 	if out.Status != http.StatusOK && resp.Status == 0 {
+		if out.Status == http.StatusMethodNotAllowed {
+			c.Header("Allow", "POST") // this platform has no GET handshake
+		}
 		writeError(c, out.Status, out.Code, out.Message)
 		return
 	}

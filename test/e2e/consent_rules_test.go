@@ -115,3 +115,13 @@ func TestTestLeadConsentStaysOutOfTheLedger(t *testing.T) {
 		t.Fatalf("a real lead without consent was released by the test lead's checkbox: %s", r.Raw)
 	}
 }
+
+// A GET on a platform without a handshake (generic) is a JSON 405 that
+// says which method the route takes.
+func TestGetOnAConnectorWithoutHandshakeNamesPOST(t *testing.T) {
+	gw := startGateway(t, gwtest.Options{})
+	r := get(t, gw.URL+"/webhooks/web")
+	if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "POST" || r.ErrorCode() != "no_handshake" {
+		t.Fatalf("GET: %d Allow %q %s, want 405 with Allow: POST and code no_handshake", r.Status, r.Header.Get("Allow"), r.Raw)
+	}
+}
