@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/consentgate/consentgate/internal/testutil/leak"
 )
 
 // Commands that write to the database refuse to guess it: the dev default
@@ -63,17 +65,7 @@ func TestDatabaseErrorsHidePassword(t *testing.T) {
 				if err == nil {
 					t.Fatalf("succeeded:\n%s", out)
 				}
-				msg := err.Error() + "\n" + out
-				for _, piece := range []string{"S3cret", "PW"} {
-					if strings.Contains(msg, piece) {
-						t.Errorf("shows %q of the password: %s", piece, msg)
-					}
-				}
-				for _, want := range []string{u.want, "CONSENTGATE_DATABASE_URL"} {
-					if !strings.Contains(msg, want) {
-						t.Errorf("%q does not mention %q", msg, want)
-					}
-				}
+				leak.Check(t, err.Error()+"\n"+out, leak.PasswordPieces, u.want, "CONSENTGATE_DATABASE_URL")
 			})
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/consentgate/consentgate/internal/store"
 	"github.com/consentgate/consentgate/internal/store/backend"
+	"github.com/consentgate/consentgate/internal/testutil/leak"
 	"github.com/consentgate/consentgate/internal/testutil/pgtest"
 )
 
@@ -78,15 +79,7 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 				s.Close()
 				t.Fatal("opened")
 			}
-			msg := err.Error()
-			for _, piece := range []string{"S3cret", "PW"} {
-				if strings.Contains(msg, piece) {
-					t.Errorf("error shows %q of the password: %s", piece, msg)
-				}
-			}
-			if !strings.Contains(msg, c.want) {
-				t.Errorf("error %q does not mention %q", msg, c.want)
-			}
+			leak.Check(t, err.Error(), leak.PasswordPieces, c.want)
 		})
 	}
 }

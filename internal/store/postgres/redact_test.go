@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/internal/testutil/leak"
 )
 
 func TestRedact(t *testing.T) {
@@ -78,15 +80,7 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 				s.Close()
 				t.Fatal("opened")
 			}
-			msg := err.Error()
-			for _, piece := range []string{"S3cret", "PW"} {
-				if strings.Contains(msg, piece) {
-					t.Errorf("error shows %q of the password: %s", piece, msg)
-				}
-			}
-			if !strings.Contains(msg, c.want) {
-				t.Errorf("error %q does not mention %q", msg, c.want)
-			}
+			leak.Check(t, err.Error(), leak.PasswordPieces, c.want)
 		})
 	}
 }
