@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -50,6 +51,7 @@ func (g *Gateway) startConnectorSync(ctx context.Context, l *Loaded, secret func
 	cfg := g.Config
 	g.Sync = connsync.New(connsync.Options{
 		Store: g.Store, Target: g.Pipeline, Files: l.Connectors, Log: g.log,
+		NewTopics: g.topicCreator(),
 		Builder: &connsync.Builder{
 			Options: config.ConnectorOptions{Gateway: cfg, Policy: PolicyView{l.Policy},
 				HTTPClient: &http.Client{Timeout: 30 * time.Second}},
@@ -61,6 +63,42 @@ func (g *Gateway) startConnectorSync(ctx context.Context, l *Loaded, secret func
 		return fmt.Errorf("load stored connectors: %w", err)
 	}
 	return nil
+}
+
+// topicCreator creates the topics of connectors written through the API,
+// like those of file connectors at start, each topic once per process;
+// nil when the gateway does not create topics.
+func (g *Gateway) topicCreator() func(context.Context, []string) {
+	cfg := g.Config
+	if !cfg.Kafka.AutoCreateTopics || g.Producer == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	done := map[string]bool{}
+	return func(ctx context.Context, topics []string) {
+		mu.Lock()
+		var fresh []string
+		for _, t := range topics {
+			if t != "" && !done[t] {
+				done[t] = true
+				fresh = append(fresh, t)
+			}
+		}
+		mu.Unlock()
+		if len(fresh) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(ctx, cfg.Kafka.WriteTimeout)
+		defer cancel()
+		if err := g.Producer.EnsureTopics(ctx, fresh, cfg.Kafka.Partitions); err != nil {
+			g.log.Warn("could not create the topics of a connector; they must exist already", "topics", fresh, "err", err)
+			mu.Lock()
+			for _, t := range fresh {
+				delete(done, t) // try again when the connector is built next
+			}
+			mu.Unlock()
+		}
+	}
 }
 
 // LoadKeyRing reads the key ring from CONSENTGATE_SECRET_KEYS_FILE or

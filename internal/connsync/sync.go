@@ -29,6 +29,11 @@ type Options struct {
 	Files   []*config.Connector
 	Builder *Builder
 	Log     *slog.Logger
+	// NewTopics, when set, is told the topics of every stored connector
+	// built, in the background (the gateway creates the missing ones, as
+	// it does for file connectors at start). It must be safe for
+	// concurrent use and cheap for topics it has seen.
+	NewTopics func(ctx context.Context, topics []string)
 }
 
 // Syncer keeps the live connector set equal to the files plus the stored
@@ -167,6 +172,10 @@ func (s *Syncer) Sync(ctx context.Context) error {
 		delete(s.errs, row.ID)
 		s.built[row.ID] = c
 		changed = true
+		if s.o.NewTopics != nil {
+			topics := []string{c.Topics.Leads, c.Topics.Interactions, c.Topics.Test}
+			go s.o.NewTopics(context.WithoutCancel(ctx), topics)
+		}
 	}
 	for id := range s.stamps {
 		if !present[id] {

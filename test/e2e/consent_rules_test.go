@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
 	"github.com/consentgate/consentgate/internal/testutil/gwtest"
 	"github.com/consentgate/consentgate/internal/testutil/pgtest"
@@ -123,5 +126,44 @@ func TestGetOnAConnectorWithoutHandshakeNamesPOST(t *testing.T) {
 	r := get(t, gw.URL+"/webhooks/web")
 	if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "POST" || r.ErrorCode() != "no_handshake" {
 		t.Fatalf("GET: %d Allow %q %s, want 405 with Allow: POST and code no_handshake", r.Status, r.Header.Get("Allow"), r.Raw)
+	}
+}
+
+// A connector written through the admin API gets its topics created like
+// a file connector's at start: with the gateway's partition count, not
+// whatever the broker would pick when the first record arrives.
+func TestAPIConnectorTopicsAreCreated(t *testing.T) {
+	gw := startGateway(t, gwtest.Options{Mutate: func(c *config.Gateway) {
+		c.Kafka.Partitions = 2 // the test broker's own default is 3
+		c.APISecretRefs.EnvPrefixes = []string{"E2E_"}
+	}})
+	spec := map[string]any{
+		"id": "api-web", "platform": "generic",
+		"secrets":  map[string]any{"signing_secret": map[string]any{"env": "E2E_SIGNING_SECRET"}},
+		"settings": map[string]any{"signature": map[string]any{"scheme": "hmac", "header": "X-Signature", "encoding": "hex", "prefix": "sha256="}, "event_id_path": "id"},
+		"mapping":  map[string]any{"fields": map[string]any{"lead.email": "email"}},
+		"topics":   map[string]any{"leads": "crm.api-leads.v1"},
+	}
+	if r := gw.API("PUT", "/connectors/api-web", spec); r.Status != http.StatusOK {
+		t.Fatalf("create connector: %d %s", r.Status, r.Raw)
+	}
+	client := &kafkago.Client{Addr: kafkago.TCP(gw.Brokers...)}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		md, err := client.Metadata(t.Context(), &kafkago.MetadataRequest{})
+		if err == nil {
+			for _, tp := range md.Topics {
+				if tp.Name == "crm.api-leads.v1" {
+					if len(tp.Partitions) != 2 {
+						t.Fatalf("crm.api-leads.v1 has %d partitions, want the gateway's 2", len(tp.Partitions))
+					}
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("crm.api-leads.v1 was not created (metadata err %v)", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
