@@ -47,7 +47,7 @@ else installed (embedded Kafka-protocol broker, SQLite, sample connectors).`,
 	}
 	root.AddCommand(newDev(), newServe(), newMigrate(), newVersion(), newTail(), newPolicy())
 	// Admin API clients (cli_*.go).
-	root.AddCommand(newConnectors(), newConsent(), newTokens(), newDeadLetters(), newResealSecrets())
+	root.AddCommand(newConnectors(), newConsent(), newTokens(), newDeadLetters(), newOutboxCmd(), newResealSecrets())
 	return root
 }
 

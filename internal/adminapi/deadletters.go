@@ -84,3 +84,49 @@ func (a *API) discardDeadLetter(c *gin.Context) {
 	a.audit(c, "deadletter.discard", strconv.FormatInt(id, 10), nil)
 	c.Status(http.StatusNoContent)
 }
+
+// parkedRoutes: outbox messages Kafka refused for good (unknown topic,
+// not authorized, too large), listed without their record and requeued
+// once the cause is fixed (docs/reliability.md).
+var parkedRoutes = []Route{
+	{http.MethodGet, "/outbox/parked", []Role{RoleMarketer, RoleAuditor}, func(a *API) gin.HandlerFunc { return a.listParked }},
+	{http.MethodPost, "/outbox/parked/requeue", []Role{RoleMarketer}, func(a *API) gin.HandlerFunc { return a.requeueParked }},
+}
+
+func (a *API) listParked(c *gin.Context) {
+	limit, errs := queryLimit(c, 100, maxDeadLettersPage)
+	if len(errs) > 0 {
+		writeInvalidFields(c, errs)
+		return
+	}
+	msgs, err := a.d.Store.ListParkedOutbox(c.Request.Context(), limit)
+	if err != nil {
+		a.internalError(c, "list parked outbox messages", err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"messages": msgs})
+}
+
+// requeueParked returns the messages named by ids, or every parked one
+// when ids is left out, to the relay's queue.
+func (a *API) requeueParked(c *gin.Context) {
+	var req struct {
+		IDs []int64 `json:"ids"`
+	}
+	if _, ok := readStrictJSON(c, &req, 1<<20); !ok {
+		return
+	}
+	for _, id := range req.IDs {
+		if id <= 0 {
+			writeInvalidFields(c, fieldErrors{"ids": "must be outbox message ids (positive whole numbers), or left out for every parked message"})
+			return
+		}
+	}
+	n, err := a.d.Store.RequeueOutbox(c.Request.Context(), req.IDs)
+	if err != nil {
+		a.internalError(c, "requeue parked outbox messages", err)
+		return
+	}
+	a.audit(c, "outbox.requeue", "", map[string]string{"requested": strconv.Itoa(len(req.IDs)), "requeued": strconv.FormatInt(n, 10)})
+	c.JSON(http.StatusOK, gin.H{"requeued": n})
+}

@@ -199,6 +199,17 @@ type OutboxMessage struct {
 	Attempts   int               `db:"attempts" json:"attempts"`
 }
 
+// ParkedMessage describes a parked outbox message for operators: where it
+// was going, since when and why, never what it carries.
+type ParkedMessage struct {
+	ID        int64     `db:"id" json:"id"`
+	Topic     string    `db:"topic" json:"topic"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	DeadAt    time.Time `db:"dead_at" json:"parked_at"`
+	Reason    string    `db:"dead_reason" json:"reason"`
+	Attempts  int       `db:"attempts" json:"attempts"`
+}
+
 // Outbox is the queue of records waiting for Kafka. A message Kafka
 // refuses for good (unknown topic, not authorized, too large) is parked:
 // it stays in the table, marked dead with the reason, and is skipped by
@@ -219,6 +230,9 @@ type Outbox interface {
 	OutboxStats(ctx context.Context, now time.Time) (depth int64, oldest time.Duration, err error)
 	// DeadOutbox counts the parked messages.
 	DeadOutbox(ctx context.Context) (int64, error)
+	// ListParkedOutbox lists parked messages, oldest first, without their
+	// key and value (the record); limit defaults to 100.
+	ListParkedOutbox(ctx context.Context, limit int) ([]ParkedMessage, error)
 	// RequeueOutbox returns parked messages to the queue (every parked one
 	// when ids is empty) and reports how many; they keep their id, so the
 	// relay claims them before anything newer.

@@ -111,6 +111,15 @@ func TestCLITokensAndRoles(t *testing.T) {
 	}
 	cli(t, g, token, "connectors", "list").ok(t)
 	cli(t, g, token, "deadletters", "list").ok(t)
+	if out := cli(t, g, token, "outbox", "parked").ok(t).Out; !strings.HasPrefix(out, "ID") {
+		t.Fatalf("outbox parked output:\n%s", out)
+	}
+	if out := cli(t, g, token, "outbox", "requeue", "--all").ok(t).Out; !strings.Contains(out, "0 parked message(s) requeued") {
+		t.Fatalf("outbox requeue output:\n%s", out)
+	}
+	if r := cli(t, g, token, "outbox", "requeue"); r.Code != 2 {
+		t.Fatalf("outbox requeue without --id or --all: %+v, want a usage error", r)
+	}
 	if r := cli(t, g, token, "tokens", "create", "--name", "x", "--role", "admin"); r.Code == 0 || !strings.Contains(r.Err, "403") {
 		t.Fatalf("marketer creating a token: %+v", r)
 	}

@@ -131,6 +131,32 @@ func (db *DB) ParkOutbox(ctx context.Context, ids []int64, reason string, at tim
 	})
 }
 
+// ListParkedOutbox lists parked messages, oldest first, without their key
+// and value.
+func (db *DB) ListParkedOutbox(ctx context.Context, limit int) ([]store.ParkedMessage, error) {
+	type row struct {
+		ID        int64  `db:"id"`
+		Topic     string `db:"topic"`
+		CreatedAt Time   `db:"created_at"`
+		DeadAt    Time   `db:"dead_at"`
+		Reason    string `db:"dead_reason"`
+		Attempts  int    `db:"attempts"`
+	}
+	out := []store.ParkedMessage{}
+	err := db.read(ctx, "list parked outbox", func(r *sqlx.DB) error {
+		var rows []row
+		q := r.Rebind("SELECT id, topic, created_at, dead_at, dead_reason, attempts FROM outbox WHERE dead_at IS NOT NULL ORDER BY id LIMIT ?")
+		if err := r.SelectContext(ctx, &rows, q, limitOr(limit, 100)); err != nil {
+			return err
+		}
+		for _, x := range rows {
+			out = append(out, store.ParkedMessage{ID: x.ID, Topic: x.Topic, CreatedAt: x.CreatedAt.Time, DeadAt: x.DeadAt.Time, Reason: x.Reason, Attempts: x.Attempts})
+		}
+		return nil
+	})
+	return out, err
+}
+
 // DeadOutbox counts the parked messages (an index holds only them).
 func (db *DB) DeadOutbox(ctx context.Context) (int64, error) {
 	var n int64
