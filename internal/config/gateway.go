@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -176,6 +177,11 @@ func (a APISecretRefs) AllowRef(ref SecretRef, base, dir string) error {
 		}
 		return fmt.Errorf("environment variable %s does not start with any of api_secret_refs.env_prefixes (%s): use an allowed name, or send the secret as {\"value\": \"…\"}", ref.Env, strings.Join(a.EnvPrefixes, ", "))
 	case ref.File != "":
+		// A ".." after a symbolic link leads wherever the link's target
+		// has a parent, which cleaning the path would hide from the check.
+		if slices.Contains(strings.Split(filepath.ToSlash(ref.File), "/"), "..") {
+			return fmt.Errorf("file %s: a path for an API connector may not contain \"..\": name the file inside an allowed directory directly", ref.File)
+		}
 		p := ref.File
 		if !filepath.IsAbs(p) && base != "" {
 			p = filepath.Join(base, p)
