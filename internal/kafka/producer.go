@@ -135,7 +135,7 @@ func (p *Producer) Produce(ctx context.Context, msgs ...Message) error {
 	if len(msgs) == 1 {
 		noun = "message"
 	}
-	if r := p.refusal(err); r != nil {
+	if r := p.refusal(err, topicList(msgs)); r != nil {
 		return fmt.Errorf("kafka: produce %d %s to %s: %s: %w (%w)",
 			len(msgs), noun, topicsOf(msgs), p.hint(err), err, r)
 	}
@@ -264,12 +264,14 @@ func (p *Producer) hint(err error) string {
 	}
 }
 
-func topicsOf(msgs []Message) string {
+func topicsOf(msgs []Message) string { return strings.Join(topicList(msgs), ",") }
+
+func topicList(msgs []Message) []string {
 	var ts []string
 	for _, m := range msgs {
 		if !slices.Contains(ts, m.Topic) {
 			ts = append(ts, m.Topic)
 		}
 	}
-	return strings.Join(ts, ",")
+	return ts
 }

@@ -316,3 +316,25 @@ func TestProduceMarksRefusalsForGood(t *testing.T) {
 		t.Errorf("broker down: %v, want a transient error", err)
 	}
 }
+
+// A topic created after the producer cached its metadata is not refused
+// for good: kafka-go answers "unknown topic" from its cache for seconds,
+// and only a fresh answer from a broker is final.
+func TestProduceToATopicCreatedSinceIsNotRefused(t *testing.T) {
+	c := kafkatest.Cluster(t, kfake.SeedTopics(1, "crm.leads.v1"))
+	brokers := c.ListenAddrs()
+	strict := newProducer(t, brokers, func(cfg *kafka.Config) {
+		cfg.AutoCreateTopics, cfg.WriteTimeout = false, 2*time.Second
+	})
+	if err := strict.Produce(t.Context(), kafka.Message{Topic: "crm.leads.v1", Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	// An operator creates a topic elsewhere; the producer's cache is
+	// still the one from before.
+	if err := newProducer(t, brokers, nil).EnsureTopics(t.Context(), []string{"created.since"}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := strict.Produce(t.Context(), kafka.Message{Topic: "created.since", Value: []byte("v")}); errors.Is(err, kafka.ErrRefused) {
+		t.Fatalf("a topic that exists was refused for good: %v", err)
+	}
+}

@@ -1,8 +1,10 @@
 package kafka
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 )
@@ -23,7 +25,8 @@ var (
 )
 
 // refusal returns the sentinel err deserves, or nil when err is transient.
-func (p *Producer) refusal(err error) error {
+// topics are the produce call's.
+func (p *Producer) refusal(err error, topics []string) error {
 	var ke kafkago.Error
 	if !errors.As(err, &ke) {
 		return nil
@@ -33,7 +36,13 @@ func (p *Producer) refusal(err error) error {
 		if p.cfg.AutoCreateTopics {
 			return nil // being created: the next metadata round has it
 		}
-		return ErrTopicRefused
+		// kafka-go answers from metadata cached for seconds: a topic
+		// created since, or a broker that just restarted, looks unknown.
+		// Only a fresh answer saying a topic does not exist is final.
+		if p.topicMissing(topics) {
+			return ErrTopicRefused
+		}
+		return nil
 	case kafkago.TopicAuthorizationFailed, kafkago.InvalidTopic:
 		return ErrTopicRefused
 	case kafkago.MessageSizeTooLarge, kafkago.RecordListTooLarge, kafkago.InvalidRecord, kafkago.InvalidTimestamp:
@@ -42,4 +51,24 @@ func (p *Producer) refusal(err error) error {
 		return ErrRefused
 	}
 	return nil
+}
+
+// topicMissing asks a broker, past any cache, whether one of topics does
+// not exist; without a clear answer it says no (transient).
+func (p *Producer) topicMissing(topics []string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.WriteTimeout)
+	defer cancel()
+	fresh := &kafkago.Transport{ClientID: p.cfg.ClientID, DialTimeout: min(5*time.Second, p.cfg.WriteTimeout)}
+	defer fresh.CloseIdleConnections()
+	c := &kafkago.Client{Addr: kafkago.TCP(p.cfg.Brokers...), Transport: fresh, Timeout: p.cfg.WriteTimeout}
+	md, err := c.Metadata(ctx, &kafkago.MetadataRequest{Topics: topics})
+	if err != nil {
+		return false
+	}
+	for _, t := range md.Topics {
+		if errors.Is(t.Error, kafkago.UnknownTopicOrPartition) {
+			return true
+		}
+	}
+	return false
 }
