@@ -128,10 +128,13 @@ type Summary struct {
 // the stores' indexes take.
 const maxEventID = 1024
 
-// checkEventIDs refuses, for every connector, event ids a store would choke
-// on or a log would mangle: PostgreSQL refuses NUL outright, and that
-// surfaced as a 503 the platform retried for days.
-func checkEventIDs(b ingest.Batch) error {
+// checkEventIDs takes out, for every connector, the records and jobs whose
+// event id a store would choke on or a log would mangle (PostgreSQL
+// refuses NUL outright, which surfaced as a 503 the platform retried for
+// days), as rejections of their own: like any bad item, they must not
+// take the delivery's valid items down with them. The delivery is refused
+// only when nothing usable is left.
+func checkEventIDs(b ingest.Batch) (ingest.Batch, error) {
 	bad := func(what string, i int, id string) error {
 		switch {
 		case len(id) > maxEventID:
@@ -143,17 +146,26 @@ func checkEventIDs(b ingest.Batch) error {
 		}
 		return nil
 	}
+	recs, jobs := b.Records[:0:0], b.Jobs[:0:0]
 	for i, r := range b.Records {
 		if err := bad("record", i, r.EventID); err != nil {
-			return err
+			b.Reject(i, err)
+			continue
 		}
+		recs = append(recs, r)
 	}
 	for i, j := range b.Jobs {
 		if err := bad("fetch job", i, j.EventID); err != nil {
-			return err
+			b.Reject(i, err)
+			continue
 		}
+		jobs = append(jobs, j)
 	}
-	return nil
+	if len(recs) == len(b.Records) && len(jobs) == len(b.Jobs) {
+		return b, nil
+	}
+	b.Records, b.Jobs = recs, jobs
+	return b.Result()
 }
 
 func fail(err error) Outcome {
@@ -213,7 +225,7 @@ func (p *Pipeline) deliver(ctx context.Context, c *config.Connector, req *ingest
 	}
 	batch, err := c.Impl.Parse(req)
 	if err == nil {
-		err = checkEventIDs(batch)
+		batch, err = checkEventIDs(batch)
 	}
 	if err != nil {
 		log.Info("delivery refused", "status", ingest.StatusOf(err), "reason", err.Error())

@@ -167,3 +167,21 @@ func TestAPIConnectorTopicsAreCreated(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// One record of a batch whose event id cannot be stored (a control
+// character) is rejected alone; the batch's other records go through.
+func TestBadEventIDInABatchIsRejectedAlone(t *testing.T) {
+	conn := strings.Replace(sampleConnector, "  event_id_path: id\n", "  records_path: events\n  event_id_path: id\n", 1)
+	conn = strings.Replace(conn, "  occurred_at_path: occurred_at\n", "", 1)
+	gw := startGateway(t, gwtest.Options{Connectors: map[string]string{"web.yaml": conn}})
+	body := []byte(`{"events":[` +
+		`{"id":"evt-good","lead":{"email":"good@example.com"},"consent":{"marketing_email":true}},` +
+		`{"id":"evt-bad\u0009x","lead":{"email":"bad@example.com"},"consent":{"marketing_email":true}}]}`)
+	r := gw.Post("web", body, nil)
+	if r.Status != http.StatusOK || r.Summary("forwarded") != 1 || r.Summary("rejected") != 1 {
+		t.Fatalf("batch with one bad event id: %d %s, want 200 with 1 forwarded and 1 rejected", r.Status, r.Raw)
+	}
+	if strings.Contains(r.Raw, "bad@example.com") {
+		t.Fatalf("the answer echoes the payload: %s", r.Raw)
+	}
+}
