@@ -3,6 +3,7 @@ package tiktok
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -76,6 +77,9 @@ func (c *Connector) parseLeadEnvelope(top map[string]json.RawMessage, obj json.R
 			r, err = c.record(m, where, time.Time{})
 		}
 		if err != nil {
+			if !errors.Is(err, ingest.ErrMalformed) {
+				return ingest.Batch{}, err // a limit: the delivery as a whole
+			}
 			// Rejected alone: TikTok retries a refused delivery whole,
 			// which would refuse the other leads of the batch each time.
 			b.Reject(i, err)

@@ -3,6 +3,7 @@ package x
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -88,6 +89,9 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 		events++
 		elems, err := elements(a.key, raw)
 		if err != nil {
+			if !errors.Is(err, ingest.ErrMalformed) {
+				return ingest.Batch{}, err // a limit: the delivery as a whole
+			}
 			b.Reject(item, err)
 			item++
 			continue
@@ -103,6 +107,8 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 			}
 			item++
 			switch {
+			case err != nil && !errors.Is(err, ingest.ErrMalformed):
+				return ingest.Batch{}, err
 			case err != nil:
 				b.Reject(item-1, err)
 			case !ok:
@@ -117,6 +123,8 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 		events++
 		rec, ok, err := userEvent(raw)
 		switch {
+		case err != nil && !errors.Is(err, ingest.ErrMalformed):
+			return ingest.Batch{}, err
 		case err != nil:
 			b.Reject(item, err)
 		case ok:
