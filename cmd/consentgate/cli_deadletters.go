@@ -26,21 +26,7 @@ reason. Fix the cause (a token, a permission), then retry it; or discard it.`,
 }
 
 func newDeadLettersList(client *apiClient) *cobra.Command {
-	var limit int
-	cmd := &cobra.Command{Use: "list", Short: "List dead letters, newest first", Args: cobra.NoArgs}
-	output := outputFlag(cmd, "table")
-	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := checkOutput(*output); err != nil {
-			return err
-		}
-		var raw json.RawMessage
-		if err := client.call(cmd.Context(), http.MethodGet, "/deadletters?limit="+strconv.Itoa(limit), nil, &raw); err != nil {
-			return err
-		}
-		if *output == "json" {
-			return printJSON(cmd.OutOrStdout(), raw)
-		}
+	return listCommand(client, "list", "List dead letters, newest first", "/deadletters", func(tw *tabwriter.Writer, raw json.RawMessage) error {
 		var out struct {
 			Jobs []struct {
 				ID        int64     `json:"id"`
@@ -54,10 +40,35 @@ func newDeadLettersList(client *apiClient) *cobra.Command {
 		if err := json.Unmarshal(raw, &out); err != nil {
 			return fmt.Errorf("decode dead letters: %w", err)
 		}
-		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tCONNECTOR\tEVENT\tATTEMPTS\tFAILED AT\tREASON")
 		for _, j := range out.Jobs {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", j.ID, j.Connector, j.EventID, j.Attempts, j.UpdatedAt.Format(time.RFC3339), j.LastError)
+		}
+		return nil
+	})
+}
+
+// listCommand is a "list" subcommand of an admin API collection: --limit,
+// --output json (the API's answer as is) or table (printed by table).
+func listCommand(client *apiClient, use, short, path string, table func(*tabwriter.Writer, json.RawMessage) error) *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs}
+	output := outputFlag(cmd, "table")
+	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := checkOutput(*output); err != nil {
+			return err
+		}
+		var raw json.RawMessage
+		if err := client.call(cmd.Context(), http.MethodGet, path+"?limit="+strconv.Itoa(limit), nil, &raw); err != nil {
+			return err
+		}
+		if *output == "json" {
+			return printJSON(cmd.OutOrStdout(), raw)
+		}
+		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+		if err := table(tw, raw); err != nil {
+			return err
 		}
 		return tw.Flush()
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -26,21 +25,7 @@ instead of holding up the others. Fix the cause, then requeue it.`,
 }
 
 func newOutboxParked(client *apiClient) *cobra.Command {
-	var limit int
-	cmd := &cobra.Command{Use: "parked", Short: "List parked messages, oldest first (never their record)", Args: cobra.NoArgs}
-	output := outputFlag(cmd, "table")
-	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := checkOutput(*output); err != nil {
-			return err
-		}
-		var raw json.RawMessage
-		if err := client.call(cmd.Context(), http.MethodGet, "/outbox/parked?limit="+strconv.Itoa(limit), nil, &raw); err != nil {
-			return err
-		}
-		if *output == "json" {
-			return printJSON(cmd.OutOrStdout(), raw)
-		}
+	return listCommand(client, "parked", "List parked messages, oldest first (never their record)", "/outbox/parked", func(tw *tabwriter.Writer, raw json.RawMessage) error {
 		var out struct {
 			Messages []struct {
 				ID       int64     `json:"id"`
@@ -53,14 +38,12 @@ func newOutboxParked(client *apiClient) *cobra.Command {
 		if err := json.Unmarshal(raw, &out); err != nil {
 			return fmt.Errorf("decode parked messages: %w", err)
 		}
-		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tTOPIC\tATTEMPTS\tPARKED AT\tREASON")
 		for _, m := range out.Messages {
 			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\n", m.ID, m.Topic, m.Attempts, m.ParkedAt.Format(time.RFC3339), m.Reason)
 		}
-		return tw.Flush()
-	}
-	return cmd
+		return nil
+	})
 }
 
 func newOutboxRequeue(client *apiClient) *cobra.Command {
