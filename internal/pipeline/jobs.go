@@ -135,7 +135,13 @@ func (p *Pipeline) runJob(ctx context.Context, j store.Job, o JobOptions) {
 			recs[i].EventID = j.EventID
 		}
 	}
-	if _, err := p.process(ctx, c, recs, evidence{requestID: fmt.Sprintf("job-%d", j.ID), receivedAt: p.opts.Now(), payload: nil}); err != nil {
+	// The statements point at the notification that announced the lead
+	// (jobs stored before its evidence was kept name the job instead).
+	ev := evidence{requestID: j.RequestID, payloadSum: j.PayloadSHA256, receivedAt: p.opts.Now()}
+	if ev.requestID == "" {
+		ev.requestID = fmt.Sprintf("job-%d", j.ID)
+	}
+	if _, err := p.process(ctx, c, recs, ev); err != nil {
 		p.retryOrDead(bg, j, o, err, 0)
 		return
 	}

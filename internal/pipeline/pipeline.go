@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -243,7 +245,7 @@ func (p *Pipeline) deliver(ctx context.Context, c *config.Connector, req *ingest
 		log.Warn("delivery items rejected", "rejected", n, "first_reason", batch.Rejected[0].Reason)
 	}
 	if len(batch.Jobs) > 0 {
-		if err := p.enqueue(ctx, c, batch.Jobs); err != nil {
+		if err := p.enqueue(ctx, c, batch.Jobs, req); err != nil {
 			log.Error("store fetch jobs", "err", err)
 			return Outcome{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: errUnavailable.Error(), RetryAfter: 10 * time.Second}
 		}
@@ -268,11 +270,20 @@ func (p *Pipeline) deliver(ctx context.Context, c *config.Connector, req *ingest
 	return Outcome{Status: http.StatusOK, Summary: sum}
 }
 
-func (p *Pipeline) enqueue(ctx context.Context, c *config.Connector, jobs []ingest.FetchJob) error {
+// enqueue stores the delivery's fetch jobs with the notification's
+// evidence (request id, body hash), which the fetched lead's consent
+// statements will carry.
+func (p *Pipeline) enqueue(ctx context.Context, c *config.Connector, jobs []ingest.FetchJob, req *ingest.Request) error {
 	now := p.opts.Now()
+	sum := ""
+	if len(req.Body) > 0 {
+		h := sha256.Sum256(req.Body)
+		sum = hex.EncodeToString(h[:])
+	}
 	sj := make([]store.Job, len(jobs))
 	for i, j := range jobs {
-		sj[i] = store.Job{Connector: c.ID, EventID: j.EventID, Ref: j.Ref, Form: j.Form, OccurredAt: j.OccurredAt, State: store.JobPending, NextAttempt: now, CreatedAt: now, UpdatedAt: now}
+		sj[i] = store.Job{Connector: c.ID, EventID: j.EventID, Ref: j.Ref, Form: j.Form, OccurredAt: j.OccurredAt, State: store.JobPending, NextAttempt: now, CreatedAt: now, UpdatedAt: now,
+			RequestID: req.RequestID, PayloadSHA256: sum}
 	}
 	return p.opts.Store.EnqueueJobs(ctx, sj)
 }

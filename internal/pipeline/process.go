@@ -26,6 +26,7 @@ type evidence struct {
 	requestID  string
 	receivedAt time.Time
 	payload    []byte // hashed, never stored
+	payloadSum string // the hash itself, when the payload is not at hand (fetch jobs)
 	gpc        bool   // Sec-GPC header
 }
 
@@ -54,7 +55,7 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 	st := p.opts.Store
 	now := p.opts.Now()
 
-	payloadSum := ""
+	payloadSum := ev.payloadSum
 	if len(ev.payload) > 0 {
 		s := sha256.Sum256(ev.payload)
 		payloadSum = hex.EncodeToString(s[:])

@@ -339,6 +339,11 @@ type Job struct {
 	LastError   string    `db:"last_error" json:"last_error,omitempty"`
 	CreatedAt   time.Time `db:"created_at" json:"created_at"`
 	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
+	// RequestID and PayloadSHA256 are the evidence of the notification
+	// that announced the job: the ledger entries of the fetched lead
+	// carry them.
+	RequestID     string `db:"request_id" json:"request_id,omitempty"`
+	PayloadSHA256 string `db:"payload_sha256" json:"payload_sha256,omitempty"`
 }
 
 // Jobs is the fetch-job queue. Attempts counts claims: ClaimJobs increments

@@ -131,6 +131,15 @@ func TestMetaLeadAdsEndToEnd(t *testing.T) {
 	if string(m.Key) != v.Subject["key"] {
 		t.Errorf("key %q != subject %q", m.Key, v.Subject["key"])
 	}
+	// The fetched lead's statements carry the notification's evidence:
+	// its request id in the gateway's log and the hash of its body.
+	sum := sha256.Sum256(body)
+	hist := gw.API("GET", "/consent/subjects/"+v.Subject["key"], nil)
+	for _, want := range []string{`"request_id":"` + r.Str("request_id") + `"`, `"payload_sha256":"` + hex.EncodeToString(sum[:]) + `"`} {
+		if r.Str("request_id") == "" || !strings.Contains(hist.Raw, want) {
+			t.Errorf("ledger of the fetched lead lacks %s: %s", want, hist.Raw)
+		}
+	}
 	// Meta retries the notification: no second fetch, no second record.
 	r = postRaw(t, gw.URL+"/webhooks/meta-a", body, map[string]string{"X-Hub-Signature-256": sig})
 	if r.Status != 200 {

@@ -50,7 +50,9 @@ var jobTests = []test{
 	}},
 	{"EnqueueSkipsDuplicates", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ok(t, s.EnqueueJobs(ctx, []store.Job{job("meta", "l1", t0), job("meta", "l2", t0)}), "enqueue")
+		first := job("meta", "l1", t0)
+		first.RequestID, first.PayloadSHA256 = "req-1", "9d2f00"
+		ok(t, s.EnqueueJobs(ctx, []store.Job{first, job("meta", "l2", t0)}), "enqueue")
 		dup := job("meta", "l1", t0.Add(time.Minute))
 		dup.Ref = "other-ref"
 		ok(t, s.EnqueueJobs(ctx, []store.Job{dup, job("li", "l1", t0)}), "enqueue with a duplicate")
@@ -60,6 +62,7 @@ var jobTests = []test{
 		for _, j := range all {
 			if j.Connector == "meta" && j.EventID == "l1" {
 				equal(t, "first enqueue kept", j.Ref, "ref-l1")
+				equal(t, "notification evidence kept", []string{j.RequestID, j.PayloadSHA256}, []string{"req-1", "9d2f00"})
 			}
 			equal(t, "state of new job", j.State, store.JobPending)
 			equal(t, "attempts of new job", j.Attempts, 0)

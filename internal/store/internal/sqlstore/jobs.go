@@ -13,7 +13,7 @@ import (
 )
 
 const jobCols = `id, connector, event_id, ref, form, occurred_at, state, attempts, next_attempt_at,
-	last_error, created_at, updated_at`
+	last_error, created_at, updated_at, request_id, payload_sha256`
 
 type jobRow struct {
 	ID          int64  `db:"id"`
@@ -28,6 +28,8 @@ type jobRow struct {
 	LastError   string `db:"last_error"`
 	CreatedAt   Time   `db:"created_at"`
 	UpdatedAt   Time   `db:"updated_at"`
+	RequestID   string `db:"request_id"`
+	PayloadSum  string `db:"payload_sha256"`
 }
 
 func (r jobRow) job() store.Job {
@@ -35,7 +37,7 @@ func (r jobRow) job() store.Job {
 		ID: r.ID, Connector: r.Connector, EventID: r.EventID, Ref: r.Ref, Form: r.Form,
 		OccurredAt: r.OccurredAt.Time, State: r.State, Attempts: r.Attempts,
 		NextAttempt: r.NextAttempt.Time, LastError: r.LastError, CreatedAt: r.CreatedAt.Time,
-		UpdatedAt: r.UpdatedAt.Time,
+		UpdatedAt: r.UpdatedAt.Time, RequestID: r.RequestID, PayloadSHA256: r.PayloadSum,
 	}
 }
 
@@ -48,11 +50,11 @@ func (db *DB) EnqueueJobs(ctx context.Context, jobs []store.Job) error {
 		created := cmp.Or(j.CreatedAt, now)
 		due := cmp.Or(j.NextAttempt, created)
 		rows = append(rows, []any{j.Connector, j.EventID, j.Ref, j.Form, db.ts(j.OccurredAt),
-			store.JobPending, 0, db.ts(due), "", db.ts(created), db.ts(created)})
+			store.JobPending, 0, db.ts(due), "", db.ts(created), db.ts(created), j.RequestID, j.PayloadSHA256})
 	}
 	return db.tx(ctx, "enqueue jobs", func(tx *sqlx.Tx) error {
 		return db.insertRows(ctx, tx, `INSERT INTO fetch_jobs (connector, event_id, ref, form, occurred_at,
-			state, attempts, next_attempt_at, last_error, created_at, updated_at)`,
+			state, attempts, next_attempt_at, last_error, created_at, updated_at, request_id, payload_sha256)`,
 			" ON CONFLICT (connector, event_id) DO NOTHING", rows)
 	})
 }
