@@ -176,6 +176,8 @@ func TestConnectorValidation(t *testing.T) {
 			m["secrets"] = map[string]any{"signing_secret": map[string]any{"env": "ADMINAPI_TEST_UNSET_VARIABLE"}}
 		}, "secrets.signing_secret", "ADMINAPI_TEST_UNSET_VARIABLE"},
 		{"enabled not a boolean", func(m map[string]any) { m["enabled"] = "yes" }, "enabled", "true or false"},
+		{"id not a string", func(m map[string]any) { m["id"] = 5 }, "id", "must be a string"},
+		{"id missing", func(m map[string]any) { delete(m, "id") }, "id", "is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := apiSpec("web-api", map[string]any{"value": storedSecret})

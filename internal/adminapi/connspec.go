@@ -77,8 +77,10 @@ func readSpec(c *gin.Context, pathID string, topics config.Topics) (specIn, bool
 		errs.add("id", "must match the connector id in the URL (or be left out)")
 	case pathID != "":
 		in.id = pathID
-	case !isString || id == "":
-		errs.add("id", "is required")
+	case doc["id"] != nil && !isString:
+		errs.add("id", `must be a string, the connector id (e.g. "meta-brand-a")`)
+	case id == "":
+		errs.add("id", `is required: the connector id (e.g. "meta-brand-a"), also the last part of its webhook URL`)
 	default:
 		in.id = id
 	}
