@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/jsonstrict"
 )
 
 const (
@@ -149,6 +150,12 @@ type notification struct {
 
 // decodeNotification reads one notification; errors name the field only.
 func decodeNotification(raw json.RawMessage, envType string) (notification, error) {
+	// A key given twice or invalid UTF-8 is refused, not resolved:
+	// {"leadAction":"CREATED","leadAction":"DELETED"} would otherwise be
+	// taken for a deletion.
+	if err := jsonstrict.Check(raw); err != nil {
+		return notification{}, err
+	}
 	var m map[string]any
 	if err := decodeStrict(raw, &m); err != nil || m == nil {
 		return notification{}, errors.New("must be a JSON object")

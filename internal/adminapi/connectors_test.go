@@ -435,6 +435,8 @@ func TestAdminBodiesAreOneJSONValue(t *testing.T) {
 	}{
 		{"text/plain", grant, http.StatusUnsupportedMediaType},
 		{"application/json", grant + " }", http.StatusBadRequest},
+		{"application/json", `{"subject":{"email":"trailing@example.com"},"purpose":"spam","purpose":"marketing_email"}`, http.StatusBadRequest},
+		{"application/json", "{\"subject\":{\"email\":\"trailing\xff@example.com\"},\"purpose\":\"marketing_email\"}", http.StatusBadRequest},
 	} {
 		req, err := http.NewRequest(http.MethodPost, h.URL+"/consent/grant", strings.NewReader(tc.body))
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/connsync"
 	"github.com/consentgate/consentgate/internal/httpapi"
+	"github.com/consentgate/consentgate/internal/jsonstrict"
 	"github.com/consentgate/consentgate/internal/yamlx"
 )
 
@@ -56,6 +57,10 @@ func readSpec(c *gin.Context, pathID string, topics config.Topics) (specIn, bool
 		} else {
 			httpapi.WriteError(c, http.StatusBadRequest, "malformed", "could not read the request body")
 		}
+		return specIn{}, false
+	}
+	if err := jsonstrict.Check(body); err != nil {
+		httpapi.WriteError(c, http.StatusBadRequest, "malformed", err.Error())
 		return specIn{}, false
 	}
 	var doc map[string]any

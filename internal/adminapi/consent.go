@@ -19,6 +19,7 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"github.com/consentgate/consentgate/internal/httpapi"
+	"github.com/consentgate/consentgate/internal/jsonstrict"
 	"github.com/consentgate/consentgate/internal/kafka"
 	"github.com/consentgate/consentgate/internal/pipeline"
 	"github.com/consentgate/consentgate/internal/store"
@@ -457,6 +458,10 @@ func readStrictJSON(c *gin.Context, dst any, limit int64) ([]byte, bool) {
 			return nil, false
 		}
 		httpapi.WriteError(c, http.StatusBadRequest, "malformed", "could not read the request body")
+		return nil, false
+	}
+	if err := jsonstrict.Check(body); err != nil {
+		httpapi.WriteError(c, http.StatusBadRequest, "malformed", err.Error())
 		return nil, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
