@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/jsonstrict"
 )
 
 // RecordType is the Record.Type of every Google Ads lead.
@@ -136,6 +137,10 @@ func decodeLead(body []byte) (webhookLead, error) {
 	}
 	if data[0] != '{' {
 		return lead, ingest.Errorf(ingest.ErrMalformed, "body must be a JSON object")
+	}
+	// encoding/json lets the last of two equal keys win.
+	if err := jsonstrict.Check(data); err != nil {
+		return lead, ingest.Errorf(ingest.ErrMalformed, "body: %v", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&lead); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/jsonstrict"
 )
 
 // maxItems bounds the updates in one delivery; Meta sends at most 1000.
@@ -248,6 +249,10 @@ func decodeChange(path string, raw json.RawMessage) (change, error) {
 	var ch change
 	if !isObject(raw) {
 		return ch, ingest.Errorf(ingest.ErrMalformed, "%s is not an object", path)
+	}
+	// encoding/json lets the last of two equal keys win.
+	if err := jsonstrict.Check(raw); err != nil {
+		return ch, ingest.Errorf(ingest.ErrMalformed, "%s: %v", path, err)
 	}
 	if err := json.Unmarshal(raw, &ch); err != nil {
 		return ch, decodeErr(path, err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/jsonstrict"
 )
 
 // RecordType is the Record.Type of every TikTok lead.
@@ -72,6 +73,12 @@ func (c *Connector) parseLeadEnvelope(top map[string]json.RawMessage, obj json.R
 	for i, raw := range entries {
 		where := keys.Entries + "[" + strconv.Itoa(i) + "]"
 		m, err := decodeObject(raw, where)
+		if err == nil {
+			// encoding/json lets the last of two equal keys win.
+			if serr := jsonstrict.Check(raw); serr != nil {
+				err = ingest.Errorf(ingest.ErrMalformed, "%s: %v", where, serr)
+			}
+		}
 		var r ingest.Record
 		if err == nil {
 			r, err = c.record(m, where, time.Time{})

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/jsonstrict"
 )
 
 // delivery is what every event converter may need from the whole body.
@@ -103,7 +104,12 @@ func (c *Connector) Parse(req *ingest.Request) (ingest.Batch, error) {
 			if t := bytes.TrimSpace(el); len(t) == 0 || t[0] != '{' {
 				err = ingest.Errorf(ingest.ErrMalformed, "%s: must be an object", where)
 			} else {
-				rec, ok, err = a.convert(d, where, el)
+				if serr := jsonstrict.Check(el); serr != nil {
+					// encoding/json lets the last of two equal keys win.
+					err = ingest.Errorf(ingest.ErrMalformed, "%s: %v", where, serr)
+				} else {
+					rec, ok, err = a.convert(d, where, el)
+				}
 			}
 			item++
 			switch {
