@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/jsonstrict"
 )
 
 const (
@@ -67,7 +68,7 @@ func decodeErr(what string, err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return ingest.Errorf(ingest.ErrMalformed, "%s is not valid JSON (it ends too early)", what)
 	case errors.As(err, &typ) && typ.Field != "":
-		return ingest.Errorf(ingest.ErrMalformed, "%s: field %s has the wrong JSON type: Meta sends %s", what, typ.Field, jsonKind(typ.Type))
+		return ingest.Errorf(ingest.ErrMalformed, "%s: field %s has the wrong JSON type: Meta sends a JSON %s", what, typ.Field, jsonstrict.Kind(typ.Type.Kind()))
 	default:
 		return ingest.Errorf(ingest.ErrMalformed, "%s does not have the shape of a Meta webhook", what)
 	}
@@ -156,24 +157,4 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
-}
-
-// jsonKind names the JSON a Go type is read from, for error messages.
-func jsonKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	}
-	if t.String() == "json.Number" {
-		return "a number"
-	}
-	return "another type"
 }

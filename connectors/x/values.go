@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/consentgate/consentgate/internal/ingest"
+	"github.com/consentgate/consentgate/internal/jsonstrict"
 )
 
 // scalar is a JSON string, number or boolean kept as its exact text. X sends
@@ -145,31 +145,14 @@ func describe(err error) string {
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return fmt.Sprintf("field %s has the wrong JSON type (want %s)", typeErr.Field, jsonKind(typeErr.Type.Kind().String()))
+		return fmt.Sprintf("field %s has the wrong JSON type (want %s)", typeErr.Field, jsonstrict.Kind(typeErr.Type.Kind()))
 	case errors.As(err, &typeErr):
-		return fmt.Sprintf("has the wrong JSON type (want %s)", jsonKind(typeErr.Type.Kind().String()))
+		return fmt.Sprintf("has the wrong JSON type (want %s)", jsonstrict.Kind(typeErr.Type.Kind()))
 	case errors.As(err, &syntaxErr):
 		return fmt.Sprintf("invalid JSON at byte %d", syntaxErr.Offset)
 	case errors.Is(err, errNotScalar):
 		return "a field that must be a string, number or boolean is not"
 	default:
 		return "not the documented shape"
-	}
-}
-
-func jsonKind(goKind string) string {
-	switch {
-	case goKind == "string":
-		return "string"
-	case goKind == "bool":
-		return "boolean"
-	case goKind == "struct", goKind == "map":
-		return "object"
-	case goKind == "slice":
-		return "array"
-	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
-		return "number"
-	default:
-		return goKind
 	}
 }

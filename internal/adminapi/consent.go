@@ -476,7 +476,7 @@ func readStrictJSON(c *gin.Context, dst any, limit int64) ([]byte, bool) {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		writeInvalidFields(c, fieldErrors{typeErr.Field: "must be a JSON " + jsonKind(typeErr.Type.Kind())})
+		writeInvalidFields(c, fieldErrors{typeErr.Field: "must be a JSON " + jsonstrict.Kind(typeErr.Type.Kind())})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		writeInvalidFields(c, fieldErrors{name: "unknown field"})
@@ -484,20 +484,6 @@ func readStrictJSON(c *gin.Context, dst any, limit int64) ([]byte, bool) {
 		httpapi.WriteError(c, http.StatusBadRequest, "malformed", "the body must be one JSON object")
 	}
 	return nil, false
-}
-
-func jsonKind(k reflect.Kind) string {
-	switch k {
-	case reflect.String:
-		return "string"
-	case reflect.Struct, reflect.Map, reflect.Pointer:
-		return "object"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	case reflect.Bool:
-		return "boolean"
-	}
-	return "number"
 }
 
 var requestValidator = func() *validator.Validate {

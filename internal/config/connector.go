@@ -188,28 +188,23 @@ var (
 	secretProblemRe   = regexp.MustCompile(`^secret "([A-Za-z0-9_.-]+)"`)
 )
 
-// leafMessages lists the messages of the errors joined into err (itself
-// when nothing is joined), keeping each one's wrapping prefix.
+// leafMessages lists the messages of the errors joined into err, or err's
+// own message when nothing is joined. A wrapper around a joined error
+// ("open x connector: %w") is dropped: each joined message stands alone.
 func leafMessages(err error) []string {
-	var walk func(prefix string, err error) []string
-	walk = func(prefix string, err error) []string {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			var out []string
-			for _, e := range j.Unwrap() {
-				out = append(out, walk(prefix, e)...)
-			}
-			return out
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, leafMessages(e)...)
 		}
-		if inner := errors.Unwrap(err); inner != nil {
-			if _, joined := inner.(interface{ Unwrap() []error }); joined {
-				if p, ok := strings.CutSuffix(err.Error(), inner.Error()); ok {
-					return walk(prefix+p, inner)
-				}
-			}
-		}
-		return []string{prefix + err.Error()}
+		return out
 	}
-	return walk("", err)
+	if inner := errors.Unwrap(err); inner != nil {
+		if _, joined := inner.(interface{ Unwrap() []error }); joined {
+			return leafMessages(inner)
+		}
+	}
+	return []string{err.Error()}
 }
 
 func ParseConnector(file string, data []byte, opts ConnectorOptions) (*Connector, error) {

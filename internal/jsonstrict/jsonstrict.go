@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"unicode/utf8"
 )
 
@@ -72,4 +73,21 @@ func Check(data []byte) error {
 			stack[len(stack)-1].expect = true
 		}
 	}
+}
+
+// Kind names the JSON value a Go value of kind k is decoded from
+// ("string", "number", "boolean", "object", "array"), for messages that
+// say what a field must hold.
+func Kind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Struct, reflect.Map, reflect.Pointer, reflect.Interface:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	}
+	return "number"
 }

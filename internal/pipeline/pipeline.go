@@ -148,6 +148,16 @@ func checkEventIDs(b ingest.Batch) (ingest.Batch, error) {
 		}
 		return nil
 	}
+	clean := true
+	for _, r := range b.Records {
+		clean = clean && bad("record", 0, r.EventID) == nil
+	}
+	for _, j := range b.Jobs {
+		clean = clean && bad("fetch job", 0, j.EventID) == nil
+	}
+	if clean {
+		return b, nil // every delivery passes here: no copy
+	}
 	recs, jobs := b.Records[:0:0], b.Jobs[:0:0]
 	for i, r := range b.Records {
 		if err := bad("record", i, r.EventID); err != nil {
@@ -162,9 +172,6 @@ func checkEventIDs(b ingest.Batch) (ingest.Batch, error) {
 			continue
 		}
 		jobs = append(jobs, j)
-	}
-	if len(recs) == len(b.Records) && len(jobs) == len(b.Jobs) {
-		return b, nil
 	}
 	b.Records, b.Jobs = recs, jobs
 	return b.Result()

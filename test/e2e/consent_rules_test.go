@@ -15,19 +15,13 @@ import (
 	"github.com/consentgate/consentgate/internal/testutil/pgtest"
 )
 
-// leadAt is a generic-connector body submitted at the given time.
-func leadAt(id, at string, fields, consent map[string]any) []byte {
-	b, _ := json.Marshal(map[string]any{"id": id, "occurred_at": at, "lead": fields, "consent": consent})
-	return b
-}
-
 // A payload's submission time is the statement's time only up to the
 // moment the webhook arrived: a grant dated 2999 would otherwise outrank
 // every withdrawal recorded until then and keep releasing the data.
 func TestFutureDatedCheckboxDoesNotOutrankALaterWithdrawal(t *testing.T) {
 	gw := startGateway(t, gwtest.Options{})
 	fields := map[string]any{"email": "future@example.com", "first_name": "Fiona"}
-	if r := gw.Post("web", leadAt("evt-f1", "2999-01-01T00:00:00Z", fields, map[string]any{"marketing_email": true}), nil); r.Status != http.StatusOK || r.Summary("forwarded") != 1 {
+	if r := gw.Post("web", gwtest.LeadAt("evt-f1", "2999-01-01T00:00:00Z", fields, map[string]any{"marketing_email": true}), nil); r.Status != http.StatusOK || r.Summary("forwarded") != 1 {
 		t.Fatalf("future-dated lead: %d %s", r.Status, r.Raw)
 	}
 	if w := gw.API("POST", "/consent/withdraw", map[string]any{"subject": map[string]any{"email": "future@example.com"}, "purpose": "marketing_email"}); w.Status != http.StatusCreated {
@@ -80,7 +74,7 @@ func TestRefusalWinsOverAGrantOfTheSamePurposeInOneRecord(t *testing.T) {
 			gw := startGateway(t, o)
 			for i, id := range []string{"news-first", "partner-first"} {
 				email := id + "@example.com"
-				r := gw.Post(id, leadAt("evt-o"+id, time.Now().UTC().Format(time.RFC3339), map[string]any{"email": email}, map[string]any{"news": true, "partner": false}), nil)
+				r := gw.Post(id, gwtest.LeadAt("evt-o"+id, time.Now().UTC().Format(time.RFC3339), map[string]any{"email": email}, map[string]any{"news": true, "partner": false}), nil)
 				if r.Status != http.StatusOK || r.Summary("forwarded") != 0 {
 					t.Errorf("connector %d (%s): the grant beat the refusal: %s", i, id, r.Raw)
 				}

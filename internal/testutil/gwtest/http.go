@@ -149,6 +149,11 @@ func roundTrip(req *http.Request) (Response, error) {
 // Lead is a generic-connector body: id, a fixed occurred_at, the lead
 // fields and the consent checkboxes.
 func Lead(id string, fields, consent map[string]any) []byte {
-	b, _ := json.Marshal(map[string]any{"id": id, "occurred_at": "2026-11-20T10:00:00Z", "lead": fields, "consent": consent})
+	return LeadAt(id, "2026-11-20T10:00:00Z", fields, consent)
+}
+
+// LeadAt is Lead submitted at the given occurred_at.
+func LeadAt(id, occurredAt string, fields, consent map[string]any) []byte {
+	b, _ := json.Marshal(map[string]any{"id": id, "occurred_at": occurredAt, "lead": fields, "consent": consent})
 	return b
 }
