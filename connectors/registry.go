@@ -26,7 +26,11 @@ type Factory struct {
 	// Secrets names the secrets the platform reads (documentation and
 	// config checks).
 	Secrets []string
-	open    func(file string, settings *yaml.Node, env ingest.Env) (ingest.Connector, error)
+	// FileOnly names the settings that only a connector file may set, not
+	// the admin API: those that decide where the connector sends a secret
+	// it holds (a fetcher's base_url).
+	FileOnly []string
+	open     func(file string, settings *yaml.Node, env ingest.Env) (ingest.Connector, error)
 }
 
 // Open decodes settings strictly (unknown keys fail) over the platform's
@@ -58,11 +62,16 @@ func entry[C any, K ingest.Connector](platform string, secrets []string, def fun
 
 var platforms = map[string]Factory{
 	"generic":   entry("generic", generic.Secrets, generic.DefaultConfig, generic.Open),
-	"meta":      entry("meta", meta.Secrets, meta.DefaultConfig, meta.Open),
-	"linkedin":  entry("linkedin", linkedin.Secrets, linkedin.DefaultConfig, linkedin.Open),
+	"meta":      fileOnly(entry("meta", meta.Secrets, meta.DefaultConfig, meta.Open), meta.FileOnlySettings),
+	"linkedin":  fileOnly(entry("linkedin", linkedin.Secrets, linkedin.DefaultConfig, linkedin.Open), linkedin.FileOnlySettings),
 	"tiktok":    entry("tiktok", tiktok.Secrets, tiktok.DefaultConfig, tiktok.Open),
 	"x":         entry("x", x.Secrets, x.DefaultConfig, x.Open),
 	"googleads": entry("googleads", googleads.Secrets, googleads.DefaultConfig, googleads.Open),
+}
+
+func fileOnly(f Factory, settings []string) Factory {
+	f.FileOnly = settings
+	return f
 }
 
 // Lookup finds a platform kind by name.

@@ -67,6 +67,10 @@ func DefaultConfig() Config {
 	}
 }
 
+// FileOnlySettings may be set in connector files only, not through the
+// admin API: base_url is where the fetcher sends the access token.
+var FileOnlySettings = []string{"base_url"}
+
 // Secrets names the secrets this platform reads through env.Secret.
 var Secrets = []string{secretClientSecret, secretAccessToken}
 

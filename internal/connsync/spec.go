@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/consentgate/consentgate/connectors"
 	"github.com/consentgate/consentgate/internal/config"
 	"github.com/consentgate/consentgate/internal/secretbox"
 	"github.com/consentgate/consentgate/internal/store"
@@ -207,16 +208,24 @@ func (b *Builder) Build(id string, enabled bool, doc map[string]any, values map[
 	return c, err
 }
 
-// fileOnlySettings refuses settings that only a connector file may set.
-// base_url decides where a fetcher sends the platform token it holds: set
-// through the API, it would let anyone allowed to edit a connector have
-// a stored token sent to a server of their choosing.
+// fileOnlySettings refuses the settings the platform keeps for connector
+// files (connectors.Factory.FileOnly): set through the API, a fetcher's
+// base_url would let anyone allowed to edit a connector have its stored
+// token sent to a server of their choosing.
 func fileOnlySettings(file string, doc map[string]any) yamlx.Problems {
-	settings, _ := doc["settings"].(map[string]any)
-	if _, ok := settings["base_url"]; !ok {
-		return nil
+	platform, _ := doc["platform"].(string)
+	f, ok := connectors.Lookup(platform)
+	if !ok {
+		return nil // reported by the connector checks
 	}
-	return yamlx.Problems{{File: file, Key: "settings.base_url", Msg: "can be set only in a connector file (it decides where the platform token is sent): leave it out to use the platform's own API"}}
+	settings, _ := doc["settings"].(map[string]any)
+	var ps yamlx.Problems
+	for _, key := range f.FileOnly {
+		if _, set := settings[key]; set {
+			ps = append(ps, yamlx.Problem{File: file, Key: "settings." + key, Msg: "can be set only in a connector file (it decides where the platform token is sent): leave it out to use the platform's own API"})
+		}
+	}
+	return ps
 }
 
 // Open returns the plain values of a spec's sealed secrets and its
