@@ -46,9 +46,16 @@ watch the topic. Not for production: use "consentgate serve".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, err := config.LoadGateway(file)
+			cfg, err := config.ReadGateway(file)
 			if err != nil {
-				return err
+				// Env secrets that are not set are no problem here: dev
+				// makes them up.
+				return app.ConfigProblems(cfg, err, func(ref config.SecretRef, base string) (string, error) {
+					if v, err := config.ResolveSecret(ref, base); err == nil || ref.Env == "" {
+						return v, err
+					}
+					return (&devSecrets{}).placeholder(), nil
+				})
 			}
 			if err := os.MkdirAll(dataDir, 0o700); err != nil {
 				return fmt.Errorf("create data directory %s: %w", dataDir, err)

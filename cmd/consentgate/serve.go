@@ -37,9 +37,9 @@ requests, flushes Kafka and closes the database before exiting.
 			if file == "" {
 				return usageError{fmt.Errorf("--config is required: pass the path of your consentgate.yaml (configs/consentgate.yaml is an example)")}
 			}
-			cfg, err := config.LoadGateway(file)
+			cfg, err := config.ReadGateway(file)
 			if err != nil {
-				return err
+				return app.ConfigProblems(cfg, err, nil)
 			}
 			log := app.NewLogger(cfg.Log)
 			slog.SetDefault(log)

@@ -89,3 +89,55 @@ func TestLoadReportsPolicyAndConnectorProblemsTogether(t *testing.T) {
 		}
 	}
 }
+
+// A gateway file with problems does not hide those of the policy and
+// connector files it names: serve and dev report all of them in one run,
+// the gateway's hash_key problem once.
+func TestConfigProblemsReportEveryFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "connectors"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte("version: x\notherwise: masked\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "connectors", "web.yaml"), []byte("id: web\nplatfrom: generic\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "consentgate.yaml")
+	if err := os.WriteFile(path, []byte("kafka:\n  lingr: 5ms\nhash_key: {env: CHECK_TEST_UNSET}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.ReadGateway(path)
+	if err == nil || cfg == nil {
+		t.Fatalf("read gateway: cfg %v, err %v: want the gateway as read and its problem", cfg, err)
+	}
+	got := ConfigProblems(cfg, err, nil).Error()
+	for _, want := range []string{
+		path + ":2: kafka.lingr: unknown key",
+		filepath.Join(dir, "policy.yaml"),
+		filepath.Join(dir, "connectors", "web.yaml") + ":2: platfrom",
+		path + ":3: hash_key: environment variable CHECK_TEST_UNSET is not set",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems:\n%s\ndo not mention %q", got, want)
+		}
+	}
+	if n := strings.Count(got, "hash_key"); n != 1 {
+		t.Errorf("hash_key reported %d times:\n%s", n, got)
+	}
+
+	// When the key naming the policy is itself wrong, the policy it would
+	// name is not checked (its problems would mislead).
+	if err := os.WriteFile(path, []byte("policy: [a]\nhash_key: {env: CHECK_TEST_UNSET}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = config.ReadGateway(path)
+	if err == nil {
+		t.Fatal("a list for policy was accepted")
+	}
+	got = ConfigProblems(cfg, err, nil).Error()
+	if got != err.Error() {
+		t.Errorf("with policy at fault got\n%s\nwant only the gateway's problems\n%s", got, err)
+	}
+}

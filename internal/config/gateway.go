@@ -314,15 +314,38 @@ func splitList(v string) []string {
 // LoadGateway reads the gateway file at path (strictly), applies env
 // overrides and validates. Every problem is reported at once.
 func LoadGateway(path string) (*Gateway, error) {
+	g, err := ReadGateway(path)
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// ReadGateway is LoadGateway that keeps what it read: when the file is
+// YAML but has problems, it returns the gateway as decoded (defaults
+// where a key was at fault) beside the problems, so the caller can check
+// the policy and connector files it names in the same run and report
+// every file's problems at once. The gateway is nil only when the file
+// cannot be read or is not YAML. Never start anything from a gateway
+// returned with an error.
+func ReadGateway(path string) (*Gateway, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read gateway config: %w (pass --config with the path of your consentgate.yaml)", err)
 	}
-	return ParseGateway(path, data)
+	return readGateway(path, data)
 }
 
 // ParseGateway is LoadGateway on bytes already read.
 func ParseGateway(path string, data []byte) (*Gateway, error) {
+	g, err := readGateway(path, data)
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func readGateway(path string, data []byte) (*Gateway, error) {
 	g := Default()
 	g.File = path
 	g.Dir = filepath.Dir(path)
@@ -331,10 +354,13 @@ func ParseGateway(path string, data []byte) (*Gateway, error) {
 		return nil, ps
 	}
 	ps = yamlx.Decode(path, root, &g, "")
+	g.lines = keyLines(root) // after Decode: it drops duplicate keys
 	if len(ps) > 0 {
-		return nil, ps.Err()
+		// Env overrides apply even so: the files they name are the ones
+		// the gateway would use.
+		g.applyEnv()
+		return &g, ps.Err()
 	}
-	g.lines = keyLines(root)
 	return &g, g.finish()
 }
 
