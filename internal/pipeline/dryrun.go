@@ -69,13 +69,13 @@ func (p *Pipeline) Explain(ctx context.Context, c *config.Connector, req *ingest
 		w := p.prepare(c, r, store.EventKey{Connector: c.ID, EventID: r.EventID}, ev, "", now)
 		ledger := map[string]store.ConsentEntry{}
 		if useLedger && p.opts.Store != nil && r.Kind != ingest.KindDeletion {
-			cur, err := p.opts.Store.CurrentConsent(ctx, []string{w.subject})
+			cur, err := p.opts.Store.CurrentConsent(ctx, append([]string{w.subject}, w.linked...))
 			if err != nil {
 				return Explanation{}, fmt.Errorf("read consent ledger: %w", err)
 			}
 			// Copied, not taken: a subject without entries has no map,
 			// and the payload's statements are merged in below.
-			maps.Copy(ledger, cur[w.subject])
+			maps.Copy(ledger, withLinkedRefusals(cur[w.subject], w.linked, cur))
 		}
 		payload := map[string]string{}
 		for _, e := range w.entries {

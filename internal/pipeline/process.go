@@ -41,6 +41,7 @@ type prepared struct {
 	fields   map[string]string // canonical
 	subject  string
 	keySrc   string
+	linked   []string // subject keys of the record's other identifiers
 	gpc      bool
 	entries  []store.ConsentEntry
 	result   consent.Result
@@ -70,6 +71,7 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 	begin := store.Begin{
 		Keys: make([]store.EventKey, len(recs)), Now: now, Lease: p.opts.Lease,
 		Entries: make([][]store.ConsentEntry, len(recs)), Subjects: make([]string, len(recs)),
+		Linked: make([][]string, len(recs)),
 	}
 	for i, r := range recs {
 		begin.Keys[i] = store.EventKey{Connector: c.ID, EventID: r.EventID}
@@ -82,6 +84,7 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 		}
 		if r.Kind != ingest.KindDeletion {
 			begin.Subjects[i] = all[i].subject
+			begin.Linked[i] = all[i].linked
 		}
 	}
 	begun, err := st.BeginEvents(ctx, begin)
@@ -124,7 +127,7 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 	var msgs []kafka.Message
 	decisions := make([]store.Decision, 0, len(work))
 	for _, w := range work {
-		ledger := current[w.subject]
+		ledger := withLinkedRefusals(current[w.subject], w.linked, current)
 		if w.rec.Test && len(w.entries) > 0 {
 			ledger = withStatements(ledger, w.entries)
 		}
@@ -304,7 +307,7 @@ const (
 func (p *Pipeline) prepare(c *config.Connector, r ingest.Record, key store.EventKey, ev evidence, payloadSum string, now time.Time) *prepared {
 	w := &prepared{rec: r, key: key, fields: mapFields(c.Mapping, r.Fields)}
 	w.gpc = ev.gpc || r.GPC || (c.GPCField != "" && truthy(r.Fields[c.GPCField]) == answerYes)
-	w.subject, w.keySrc = p.opts.Keyer.ForFields(w.fields, string(r.Kind), userNamespace(c), phoneRegion(w.fields, c.DefaultJurisdiction))
+	w.subject, w.keySrc, w.linked = p.opts.Keyer.AllForFields(w.fields, string(r.Kind), userNamespace(c), phoneRegion(w.fields, c.DefaultJurisdiction))
 	if w.subject == "" {
 		// No identifier at all: key by the event, so the record still has
 		// a stable, identifier-free key.
@@ -367,6 +370,37 @@ func withStatements(ledger map[string]store.ConsentEntry, es []store.ConsentEntr
 	for _, e := range es {
 		if old, ok := out[e.Purpose]; !ok || !old.ObtainedAt.After(e.ObtainedAt) {
 			out[e.Purpose] = e
+		}
+	}
+	return out
+}
+
+// withLinkedRefusals is the ledger a record is filtered by: its subject's
+// current consent, where a refusal (denied, withdrawn) recorded under one
+// of the record's other identifiers replaces an older or equally old
+// statement, or the absence of one. A withdrawal recorded by phone thus
+// reaches a lead keyed by its e-mail that carries the same phone. Grants
+// do not travel: a number or account typed into someone else's form must
+// not release that person's data on the strength of another's consent.
+func withLinkedRefusals(own map[string]store.ConsentEntry, linked []string, current map[string]map[string]store.ConsentEntry) map[string]store.ConsentEntry {
+	out, copied := own, false
+	for _, k := range linked {
+		for purpose, e := range current[k] {
+			if e.Status == store.StatusGranted {
+				continue
+			}
+			if old, ok := out[purpose]; ok && (old.ObtainedAt.After(e.ObtainedAt) ||
+				old.Status != store.StatusGranted && !e.ObtainedAt.After(old.ObtainedAt)) {
+				continue // a newer statement, or an as old refusal, stands
+			}
+			if !copied {
+				// own may be shared with other records of the subject.
+				out, copied = maps.Clone(own), true
+				if out == nil {
+					out = map[string]store.ConsentEntry{}
+				}
+			}
+			out[purpose] = e
 		}
 	}
 	return out

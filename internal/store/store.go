@@ -84,15 +84,30 @@ type Events interface {
 	PurgeSeen(ctx context.Context, before time.Time) (int64, error)
 }
 
-// Begin is what BeginEvents claims, writes and reads. Entries and Subjects
-// are nil or as long as Keys: Entries[i] is appended and Subjects[i] (when
-// not empty) read only when Keys[i] is won.
+// Begin is what BeginEvents claims, writes and reads. Entries, Subjects
+// and Linked are nil or as long as Keys: Entries[i] is appended and the
+// current consent of Subjects[i] (when not empty) and of Linked[i] (the
+// record's other identifiers) read only when Keys[i] is won.
 type Begin struct {
 	Keys     []EventKey
 	Now      time.Time
 	Lease    time.Duration
 	Entries  [][]ConsentEntry
 	Subjects []string
+	Linked   [][]string
+}
+
+// ReadSubjects lists the subjects whose current consent is read for
+// Keys[i]: Subjects[i], when set, and Linked[i].
+func (b Begin) ReadSubjects(i int) []string {
+	var out []string
+	if b.Subjects != nil && b.Subjects[i] != "" {
+		out = append(out, b.Subjects[i])
+	}
+	if b.Linked != nil {
+		out = append(out, b.Linked[i]...)
+	}
+	return out
 }
 
 // Begun is BeginEvents' answer: Won as from ClaimEvents, Current as from
@@ -110,6 +125,9 @@ func (b Begin) Check() error {
 	}
 	if b.Subjects != nil && len(b.Subjects) != len(b.Keys) {
 		return fmt.Errorf("begin events: %d subjects for %d keys", len(b.Subjects), len(b.Keys))
+	}
+	if b.Linked != nil && len(b.Linked) != len(b.Keys) {
+		return fmt.Errorf("begin events: %d linked subject lists for %d keys", len(b.Linked), len(b.Keys))
 	}
 	for i, es := range b.Entries {
 		for j, e := range es {

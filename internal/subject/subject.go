@@ -315,6 +315,18 @@ func IsKey(s string) bool {
 // comment or a follow carries no e-mail), falling back to e-mail or phone.
 // defaultRegion reads phone numbers written without a country code.
 func (k *Keyer) ForFields(fields map[string]string, kind, platform, defaultRegion string) (key, source string) {
+	key, source, _ = k.keys(fields, kind, platform, defaultRegion, false)
+	return key, source
+}
+
+// AllForFields is ForFields that also returns the subject keys of the
+// record's other usable identifiers (say, its phone number when it is
+// keyed by e-mail), so statements recorded under those can be found too.
+func (k *Keyer) AllForFields(fields map[string]string, kind, platform, defaultRegion string) (key, source string, others []string) {
+	return k.keys(fields, kind, platform, defaultRegion, true)
+}
+
+func (k *Keyer) keys(fields map[string]string, kind, platform, defaultRegion string, all bool) (key, source string, others []string) {
 	email := func() (string, string) {
 		if key, ok := k.Email(fields["email"]); ok {
 			return key, SourceEmail
@@ -333,16 +345,24 @@ func (k *Keyer) ForFields(fields map[string]string, kind, platform, defaultRegio
 		}
 		return "", ""
 	}
-	order := []func() (string, string){email, phone, user}
+	order := [3]func() (string, string){email, phone, user}
 	if kind == "interaction" || kind == "deletion" {
-		order = []func() (string, string){user, email, phone}
+		order = [3]func() (string, string){user, email, phone}
 	}
 	for _, try := range order {
-		if key, source := try(); key != "" {
-			return key, source
+		got, src := try()
+		switch {
+		case got == "":
+		case key == "":
+			key, source = got, src
+			if !all {
+				return key, source, nil
+			}
+		case got != key:
+			others = append(others, got)
 		}
 	}
-	return "", ""
+	return key, source, others
 }
 
 // SplitPhone splits a number in E.164 form into its country calling code

@@ -3,6 +3,7 @@ package subject
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -118,20 +119,25 @@ func TestForFields(t *testing.T) {
 		kind       string
 		wantKey    string
 		wantSource string
+		wantOthers []string
 	}{
-		{"lead prefers e-mail", all, "lead", email, SourceEmail},
-		{"lead falls back to phone with region", map[string]string{"email": "not-an-address", "phone": "0151 12345678", "platform_user_id": "1784"}, "lead", phone, SourcePhone},
-		{"lead falls back to platform user", map[string]string{"phone": "n/a", "platform_user_id": "1784"}, "lead", user, SourcePlatformUser},
-		{"interaction prefers platform user", all, "interaction", user, SourcePlatformUser},
-		{"deletion prefers platform user", all, "deletion", user, SourcePlatformUser},
-		{"interaction without user falls back to e-mail", map[string]string{"email": "jane@example.com"}, "interaction", email, SourceEmail},
-		{"nothing usable", map[string]string{"full_name": "Jane"}, "lead", "", ""},
+		{"lead prefers e-mail", all, "lead", email, SourceEmail, []string{phone, user}},
+		{"lead falls back to phone with region", map[string]string{"email": "not-an-address", "phone": "0151 12345678", "platform_user_id": "1784"}, "lead", phone, SourcePhone, []string{user}},
+		{"lead falls back to platform user", map[string]string{"phone": "n/a", "platform_user_id": "1784"}, "lead", user, SourcePlatformUser, nil},
+		{"interaction prefers platform user", all, "interaction", user, SourcePlatformUser, []string{email, phone}},
+		{"deletion prefers platform user", all, "deletion", user, SourcePlatformUser, []string{email, phone}},
+		{"interaction without user falls back to e-mail", map[string]string{"email": "jane@example.com"}, "interaction", email, SourceEmail, nil},
+		{"nothing usable", map[string]string{"full_name": "Jane"}, "lead", "", "", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			key, source := k.ForFields(tc.fields, tc.kind, "meta", "DE")
 			if key != tc.wantKey || source != tc.wantSource {
 				t.Errorf("ForFields = %q, %q; want %q, %q", key, source, tc.wantKey, tc.wantSource)
+			}
+			key, source, others := k.AllForFields(tc.fields, tc.kind, "meta", "DE")
+			if key != tc.wantKey || source != tc.wantSource || !slices.Equal(others, tc.wantOthers) {
+				t.Errorf("AllForFields = %q, %q, %q; want %q, %q, %q", key, source, others, tc.wantKey, tc.wantSource, tc.wantOthers)
 			}
 		})
 	}

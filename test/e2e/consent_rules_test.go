@@ -179,3 +179,45 @@ func TestBadEventIDInABatchIsRejectedAlone(t *testing.T) {
 		t.Fatalf("the answer echoes the payload: %s", r.Raw)
 	}
 }
+
+// A withdrawal recorded under a phone number reaches a lead keyed by its
+// e-mail that carries the same number; a grant recorded under a number
+// does not release another address's data; a grant by e-mail made after
+// the withdrawal stands again.
+func TestRefusalsReachRecordsThroughTheirOtherIdentifiers(t *testing.T) {
+	gw := startGateway(t, gwtest.Options{})
+	statement := func(verb string, subject map[string]any) {
+		t.Helper()
+		if r := gw.API("POST", "/consent/"+verb, map[string]any{"subject": subject, "purpose": "marketing_email"}); r.Status != http.StatusCreated {
+			t.Fatalf("%s %v: %d %s", verb, subject, r.Status, r.Raw)
+		}
+	}
+	forwarded := func(id string, fields map[string]any) int {
+		t.Helper()
+		r := gw.Post("web", gwtest.Lead(id, fields, nil), nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("lead %s: %d %s", id, r.Status, r.Raw)
+		}
+		return r.Summary("forwarded")
+	}
+	lina := map[string]any{"email": "lina@example.com", "phone": "+49 151 12345678", "first_name": "Lina"}
+
+	statement("grant", map[string]any{"email": "lina@example.com"})
+	if n := forwarded("evt-l1", lina); n != 1 {
+		t.Fatalf("lead with the e-mail's grant: %d forwarded, want 1", n)
+	}
+	statement("withdraw", map[string]any{"phone": "+4915112345678"})
+	if n := forwarded("evt-l2", lina); n != 0 {
+		t.Fatalf("lead after a withdrawal by its phone number: %d forwarded, want 0", n)
+	}
+	statement("grant", map[string]any{"email": "lina@example.com"})
+	if n := forwarded("evt-l3", lina); n != 1 {
+		t.Fatalf("lead after a newer grant by e-mail: %d forwarded, want 1", n)
+	}
+
+	statement("grant", map[string]any{"phone": "+4915187654321"})
+	other := map[string]any{"email": "someone-else@example.com", "phone": "+49 151 87654321", "first_name": "Otto"}
+	if n := forwarded("evt-o1", other); n != 0 {
+		t.Fatalf("a grant under a phone number released another address's lead: %d forwarded", n)
+	}
+}

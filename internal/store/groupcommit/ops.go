@@ -159,6 +159,11 @@ func mergeBegins(batch []*call[beginReq, store.Begun]) store.Begin {
 		} else {
 			all.Subjects = append(all.Subjects, make([]string, n)...)
 		}
+		if c.req.Linked != nil {
+			all.Linked = append(all.Linked, c.req.Linked...)
+		} else {
+			all.Linked = append(all.Linked, make([][]string, n)...)
+		}
 		if c.req.Now.After(all.Now) {
 			all.Now = c.req.Now
 		}
@@ -178,15 +183,16 @@ func splitBegun(batch []*call[beginReq, store.Begun], got store.Begun, err error
 		}
 		res := store.Begun{Won: got.Won[off : off+n : off+n], Current: map[string]map[string]store.ConsentEntry{}}
 		for i := range n {
-			if !res.Won[i] || c.req.Subjects == nil {
+			if !res.Won[i] {
 				continue
 			}
-			k := c.req.Subjects[i]
-			if _, done := res.Current[k]; done {
-				continue
-			}
-			if purposes, ok := got.Current[k]; ok {
-				res.Current[k] = maps.Clone(purposes)
+			for _, k := range c.req.ReadSubjects(i) {
+				if _, done := res.Current[k]; done {
+					continue
+				}
+				if purposes, ok := got.Current[k]; ok {
+					res.Current[k] = maps.Clone(purposes)
+				}
 			}
 		}
 		c.res = res

@@ -39,6 +39,31 @@ var beginTests = []test{
 		ok(t, err, "claim again")
 		equal(t, "claimed by begin", won, []bool{false})
 	}},
+	{"ReadsLinkedSubjectsOfWonKeysOnly", func(t *testing.T, s store.Store) {
+		// A record's other identifiers (its phone beside the e-mail that
+		// keys it) are read too, for the keys the call wins; a lost key's
+		// linked subjects are not.
+		ctx := t.Context()
+		ok(t, s.AppendConsent(ctx, []store.ConsentEntry{
+			entry("by-phone", "sk-phone", "marketing_sms", store.StatusWithdrawn, t0.Add(-time.Hour), t0.Add(-time.Hour)),
+			entry("by-user", "sk-user", "analytics", store.StatusDenied, t0.Add(-time.Hour), t0.Add(-time.Hour)),
+			entry("other", "sk-lost-phone", "analytics", store.StatusDenied, t0.Add(-time.Hour), t0.Add(-time.Hour)),
+		}), "append statements under other identifiers")
+		_, err := s.ClaimEvents(ctx, []store.EventKey{key("web", "l-taken")}, t0, lease)
+		ok(t, err, "claim the key that will be lost")
+		got, err := s.BeginEvents(ctx, store.Begin{
+			Keys: []store.EventKey{key("web", "l1"), key("web", "l-taken")}, Now: t0, Lease: lease,
+			Subjects: []string{"sk-mail", "sk-lost"},
+			Linked:   [][]string{{"sk-phone", "sk-user"}, {"sk-lost-phone"}},
+		})
+		ok(t, err, "begin")
+		equal(t, "won", got.Won, []bool{true, false})
+		equal(t, "linked phone read", got.Current["sk-phone"]["marketing_sms"].ID, "by-phone")
+		equal(t, "linked account read", got.Current["sk-user"]["analytics"].ID, "by-user")
+		if _, read := got.Current["sk-lost-phone"]; read {
+			t.Fatalf("the lost key's linked subject was read: %v", got.Current)
+		}
+	}},
 	{"ReadsWhatCurrentConsentReads", func(t *testing.T, s store.Store) {
 		// The begin's read is the one the engine decides on: per purpose
 		// the latest obtained, then recorded, then appended entry, over

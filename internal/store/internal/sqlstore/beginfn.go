@@ -45,9 +45,11 @@ func (db *DB) beginCall(ctx context.Context, b store.Begin) (store.Begun, error)
 		if first[k] != i {
 			continue
 		}
-		if b.Subjects != nil && b.Subjects[i] != "" && !asked[b.Subjects[i]] {
-			asked[b.Subjects[i]] = true
-			subjects = append(subjects, b.Subjects[i])
+		for _, s := range b.ReadSubjects(i) {
+			if !asked[s] {
+				asked[s] = true
+				subjects = append(subjects, s)
+			}
 		}
 		if b.Entries == nil {
 			continue
@@ -139,9 +141,12 @@ func (db *DB) beginCall(ctx context.Context, b store.Begin) (store.Begun, error)
 	out := store.Begun{Won: make([]bool, len(b.Keys)), Current: map[string]map[string]store.ConsentEntry{}}
 	for i, k := range b.Keys {
 		out.Won[i] = won[k] && first[k] == i
-		if out.Won[i] && b.Subjects != nil && b.Subjects[i] != "" {
-			if purposes, ok := current[b.Subjects[i]]; ok {
-				out.Current[b.Subjects[i]] = purposes
+		if !out.Won[i] {
+			continue
+		}
+		for _, s := range b.ReadSubjects(i) {
+			if purposes, ok := current[s]; ok {
+				out.Current[s] = purposes
 			}
 		}
 	}

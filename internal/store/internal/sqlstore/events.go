@@ -168,9 +168,11 @@ func (db *DB) beginTx(ctx context.Context, tx *sqlx.Tx, b store.Begin, recordedA
 				rows = append(rows, db.ledgerRow(e, recordedAt))
 			}
 		}
-		if b.Subjects != nil && b.Subjects[i] != "" && !asked[b.Subjects[i]] {
-			asked[b.Subjects[i]] = true
-			subjects = append(subjects, b.Subjects[i])
+		for _, s := range b.ReadSubjects(i) {
+			if !asked[s] {
+				asked[s] = true
+				subjects = append(subjects, s)
+			}
 		}
 	}
 	if err := db.insertRows(ctx, tx, "INSERT INTO consent_ledger ("+ledgerCols+")", "", rows); err != nil {
