@@ -106,7 +106,15 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 		}
 		work = append(work, w)
 		if !w.rec.Test {
-			entries = append(entries, w.entries...)
+			for _, e := range w.entries {
+				// A statement an earlier attempt recorded is published as
+				// the ledger holds it (that attempt's evidence), when the
+				// read returned it.
+				if held, ok := begun.Current[e.SubjectKey][e.Purpose]; ok && held.ID == e.ID {
+					e = held
+				}
+				entries = append(entries, e)
+			}
 		}
 	}
 	if len(work) == 0 {
@@ -339,7 +347,12 @@ func (p *Pipeline) prepare(c *config.Connector, r ingest.Record, key store.Event
 			continue // silence is neither consent nor denial
 		}
 		e := store.ConsentEntry{
-			ID: store.NewID(), SubjectKey: w.subject, Purpose: cb.Purpose, Status: status,
+			// The id is the statement's, not the attempt's: a delivery
+			// processed again (after a 503, or a crash before the answer)
+			// finds its statements recorded and publishes them under the
+			// same ids, so the ledger and the consent topic keep one each.
+			ID:         p.opts.Keyer.StableID("statement", c.ID, r.EventID, cb.Key, cb.Purpose, w.subject),
+			SubjectKey: w.subject, Purpose: cb.Purpose, Status: status,
 			Method: store.MethodFormCheckbox, Platform: c.Platform, Connector: c.ID, Form: r.Form,
 			CheckboxKey: cb.Key, ObtainedAt: obtained.UTC(), RecordedAt: now.UTC(),
 			PayloadSHA256: payloadSum, RequestID: ev.requestID,

@@ -292,6 +292,36 @@ func (k *Keyer) PlatformUser(platform, id string) (string, bool) {
 	return k.derive(SourcePlatformUser, platform+"\x00"+id), true
 }
 
+// StableID returns a UUID (version 8, RFC 9562) derived from parts with
+// the deployment key: the same parts always give the same id, and the id
+// reveals nothing of them. A statement taken from a webhook gets one, so a
+// delivery processed again records and publishes the same entry, not a
+// second one.
+func (k *Keyer) StableID(parts ...string) string {
+	// NUL between parts, so ("ab", "c") and ("a", "bc") differ: callers'
+	// parts (ids, keys, names) never hold one.
+	msg := make([]string, 0, 2+2*len(parts))
+	msg = append(msg, domain, "id")
+	for _, p := range parts {
+		msg = append(msg, "\x00", p)
+	}
+	var sum [keyedmac.Size]byte
+	b := k.mac.Sum(sum[:0], nil, msg...)
+	b[6] = b[6]&0x0f | 0x80 // version 8
+	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], b[10:16])
+	return string(out[:])
+}
+
 // Hash returns a keyed pseudonym of an arbitrary value in its own domain,
 // for identifiers that are none of the above.
 func (k *Keyer) Hash(value string) string {

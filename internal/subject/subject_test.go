@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 var secret = bytes.Repeat([]byte("k"), 32)
@@ -174,6 +176,30 @@ func TestKeyKnownAnswer(t *testing.T) {
 	for range 2 { // the second call reuses the first one's hash state
 		if got, _ := k.Email(" Jane@Example.com"); got != want {
 			t.Fatalf("subject key of jane@example.com = %s, want %s", got, want)
+		}
+	}
+}
+
+// Statement ids are UUIDs that depend on every part and on the key, and
+// on nothing else.
+func TestStableID(t *testing.T) {
+	k, _ := NewKeyer(secret)
+	other, _ := NewKeyer([]byte(strings.Repeat("o", 40)))
+	id := k.StableID("web", "evt-1", "consent.email")
+	if _, err := uuid.Parse(id); err != nil || id[14] != '8' || !strings.ContainsAny(id[19:20], "89ab") {
+		t.Fatalf("StableID = %q: want a version 8 UUID (%v)", id, err)
+	}
+	if again := k.StableID("web", "evt-1", "consent.email"); again != id {
+		t.Errorf("same parts gave %q and %q", id, again)
+	}
+	for _, diff := range []string{
+		k.StableID("web", "evt-2", "consent.email"),
+		k.StableID("web", "evt-1c", "onsent.email"),
+		k.StableID("web", "evt-1", "consent.email", ""),
+		other.StableID("web", "evt-1", "consent.email"),
+	} {
+		if diff == id {
+			t.Errorf("different parts or key gave the same id %q", id)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package fault
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"net/http"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/consentgate/consentgate/internal/kafka/kafkatest"
 	"github.com/consentgate/consentgate/internal/pipeline"
 	"github.com/consentgate/consentgate/internal/store"
 	"github.com/consentgate/consentgate/internal/testutil/gwtest"
@@ -193,4 +195,66 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// A delivery whose statements were recorded but that nothing could keep
+// (Kafka away, the outbox write refused) is answered 503; its retry finds
+// the statements already in the ledger and records none twice, and the
+// consent topic carries each statement under one id.
+func TestRetryAfter503RecordsItsStatementsOnce(t *testing.T) {
+	k := startBroker(t)
+	gw := startGateway(t, gwtest.Options{Brokers: k.Addrs})
+	db, err := sql.Open("postgres", gw.DB)
+	gwtest.Must(t, err)
+	defer db.Close()
+	// Only the outbox refuses: the claim and the statements go through.
+	_, err = db.ExecContext(t.Context(), `
+		CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'outbox refused by the test'; END $$;
+		CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_outbox();`)
+	gwtest.Must(t, err)
+
+	const email = "twice.told@example.com"
+	body := lead("evt-twice", email, "Tessa")
+	k.stop()
+	if r := gw.Post("web", body, nil); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("with Kafka away and the outbox refusing: %d %s, want 503", r.Status, r.Raw)
+	}
+	history := func() []any {
+		l := gw.API("POST", "/consent/lookup", map[string]any{"subject": map[string]any{"email": email}})
+		if l.Status != http.StatusOK {
+			t.Fatalf("lookup: %d %s", l.Status, l.Raw)
+		}
+		h, _ := l.Body["history"].([]any)
+		return h
+	}
+	if n := len(history()); n != 1 {
+		t.Fatalf("%d ledger entries after the refused attempt, want its one statement", n)
+	}
+
+	_, err = db.ExecContext(t.Context(), "DROP TRIGGER refuse_outbox ON outbox")
+	gwtest.Must(t, err)
+	k.start()
+	var r gwtest.Response
+	gwtest.WaitFor(t, 30*time.Second, "the retry to be accepted", func() bool {
+		r = gw.Post("web", body, nil)
+		return r.Status == http.StatusOK
+	})
+	if r.Summary("duplicates") != 0 {
+		t.Fatalf("retry taken for a duplicate: %s", r.Raw)
+	}
+	if n := len(history()); n != 1 {
+		t.Errorf("%d ledger entries after the retry, want the one statement kept once", n)
+	}
+	ids := map[string]bool{}
+	for _, m := range kafkatest.ConsumeAll(t, gw.Brokers, "crm.consent.v1", 2*time.Second) {
+		for _, h := range m.Headers {
+			if h.Key == "ce_id" {
+				ids[string(h.Value)] = true
+			}
+		}
+	}
+	if len(ids) != 1 {
+		t.Errorf("consent events under %d ids, want 1: %v", len(ids), ids)
+	}
 }

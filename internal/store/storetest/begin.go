@@ -39,6 +39,33 @@ var beginTests = []test{
 		ok(t, err, "claim again")
 		equal(t, "claimed by begin", won, []bool{false})
 	}},
+	{"AgainAfterReleaseRecordsAStatementOnce", func(t *testing.T, s store.Store) {
+		// A delivery processed again after its claim was released sends
+		// its statements under the same ids: the ledger keeps the first
+		// attempt's entry, evidence included, and reads it back as current.
+		ctx := t.Context()
+		first := entry("stmt-1", "sk-r", "marketing_email", store.StatusGranted, t0, t0)
+		first.RequestID = "req-first"
+		k := key("web", "r1")
+		got, err := s.BeginEvents(ctx, store.Begin{Keys: []store.EventKey{k}, Now: t0, Lease: lease,
+			Entries: [][]store.ConsentEntry{{first}}, Subjects: []string{"sk-r"}})
+		ok(t, err, "first begin")
+		equal(t, "first won", got.Won, []bool{true})
+		ok(t, s.ReleaseEvents(ctx, []store.EventKey{k}), "release")
+
+		again := first
+		again.RequestID, again.RecordedAt = "req-again", t0.Add(time.Minute)
+		got, err = s.BeginEvents(ctx, store.Begin{Keys: []store.EventKey{k}, Now: t0.Add(time.Minute), Lease: lease,
+			Entries: [][]store.ConsentEntry{{again}}, Subjects: []string{"sk-r"}})
+		ok(t, err, "begin again")
+		equal(t, "won again", got.Won, []bool{true})
+		cur := got.Current["sk-r"]["marketing_email"]
+		equal(t, "current entry", cur.ID, "stmt-1")
+		equal(t, "current evidence is the first attempt's", cur.RequestID, "req-first")
+		hist, err := s.ConsentHistory(ctx, "sk-r")
+		ok(t, err, "history")
+		equal(t, "entries in the ledger", len(hist), 1)
+	}},
 	{"ReadsLinkedSubjectsOfWonKeysOnly", func(t *testing.T, s store.Store) {
 		// A record's other identifiers (its phone beside the e-mail that
 		// keys it) are read too, for the keys the call wins; a lost key's

@@ -175,7 +175,9 @@ func (db *DB) beginTx(ctx context.Context, tx *sqlx.Tx, b store.Begin, recordedA
 			}
 		}
 	}
-	if err := db.insertRows(ctx, tx, "INSERT INTO consent_ledger ("+ledgerCols+")", "", rows); err != nil {
+	// A statement an earlier attempt at the same delivery recorded (the
+	// same id) stays as it was recorded.
+	if err := db.insertRows(ctx, tx, "INSERT INTO consent_ledger ("+ledgerCols+")", " ON CONFLICT (id) DO NOTHING", rows); err != nil {
 		return out, fmt.Errorf("append consent: %w", err)
 	}
 	if len(subjects) > 0 && db.d.IndexReads != "" {
