@@ -346,12 +346,23 @@ func (a *API) eraseSubject(c *gin.Context) {
 		writeInvalidFields(c, errs)
 		return
 	}
+	// Deliveries of the subject already under way on this instance end
+	// first, and so do those that began while the entries were deleted:
+	// what they publish then precedes the erasure's event, which tells
+	// CRMs to delete it, instead of following it.
+	settle := func() {
+		if err := a.d.Pipeline.AwaitSubject(c.Request.Context(), key); err != nil {
+			a.d.Log.Warn("erasure went ahead without waiting for all of the subject's deliveries under way", "err", err, "request_id", httpapi.RequestID(c))
+		}
+	}
+	settle()
 	now := a.d.Now().UTC()
 	n, err := a.d.Store.EraseSubject(c.Request.Context(), key, now)
 	if err != nil {
 		a.internalError(c, "erase subject", err)
 		return
 	}
+	settle()
 	var msgs []kafka.Message
 	if a.d.Pipeline.ConsentTopic() != "" {
 		msgs = append(msgs, a.d.Pipeline.ErasureMessage(key, n, now))

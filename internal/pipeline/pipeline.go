@@ -51,6 +51,22 @@ type Pipeline struct {
 	opts       Options
 	connectors atomic.Pointer[map[string]*config.Connector]
 	marks      *marks
+	flights    flights
+}
+
+// AwaitSubject waits until every delivery of the subject that this
+// instance has under way (from its claim to its answer) has ended. An
+// erasure calls it, so what those deliveries publish comes before the
+// erasure's event, not after it. It gives up with an error when ctx ends
+// or after longer than a delivery takes with Kafka away (the Kafka
+// timeout, then the outbox write).
+func (p *Pipeline) AwaitSubject(ctx context.Context, subjectKey string) error {
+	ctx, cancel := context.WithTimeout(ctx, p.opts.KafkaTimeout+30*time.Second)
+	defer cancel()
+	if err := p.flights.wait(ctx, subjectKey); err != nil {
+		return fmt.Errorf("wait for the subject's deliveries under way: %w", err)
+	}
+	return nil
 }
 
 // New returns a pipeline; call SetConnectors before use.

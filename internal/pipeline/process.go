@@ -87,6 +87,14 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 			begin.Linked[i] = all[i].linked
 		}
 	}
+	// From before the claim until the answer, an erasure of one of these
+	// subjects waits for this delivery (see flights).
+	var subjects []string
+	for i := range begin.Keys {
+		subjects = append(subjects, begin.ReadSubjects(i)...)
+	}
+	defer p.flights.start(subjects)()
+
 	begun, err := st.BeginEvents(ctx, begin)
 	if err != nil {
 		return res, fmt.Errorf("claim %d events and record their consent: %w", len(recs), err)

@@ -258,3 +258,55 @@ func TestRetryAfter503RecordsItsStatementsOnce(t *testing.T) {
 		t.Errorf("consent events under %d ids, want 1: %v", len(ids), ids)
 	}
 }
+
+// An erasure requested while a delivery of the same subject is under way
+// (here held in its store call by a table lock) waits for it: the
+// delivery is answered first, and the erasure then removes the statement
+// the delivery recorded, instead of leaving it and the delivery's record
+// to arrive after the erasure's event.
+func TestErasureWaitsForTheSubjectsDeliveryUnderWay(t *testing.T) {
+	gw := startGateway(t, gwtest.Options{Brokers: startBroker(t).Addrs})
+	db, err := sql.Open("postgres", gw.DB)
+	gwtest.Must(t, err)
+	defer db.Close()
+	lock, err := db.BeginTx(t.Context(), nil)
+	gwtest.Must(t, err)
+	defer lock.Rollback()
+	// The claim waits for this lock; the erasure touches no seen_events.
+	_, err = lock.ExecContext(t.Context(), "LOCK TABLE seen_events IN EXCLUSIVE MODE")
+	gwtest.Must(t, err)
+
+	const email = "gone.soon@example.com"
+	answered := make(chan gwtest.Response, 1)
+	go func() { answered <- gw.Post("web", lead("evt-gone", email, "Gina"), nil) }()
+	gwtest.WaitFor(t, 10*time.Second, "the delivery to wait for the lock", func() bool {
+		var n int
+		err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+		return err == nil && n > 0
+	})
+	go func() {
+		time.Sleep(time.Second) // long enough for an erasure that does not wait to be done
+		_ = lock.Rollback()
+	}()
+
+	e := gw.API("POST", "/consent/erase", map[string]any{"subject": map[string]any{"email": email}})
+	if e.Status != http.StatusOK {
+		t.Fatalf("erase: %d %s", e.Status, e.Raw)
+	}
+	select {
+	case r := <-answered:
+		if r.Status != http.StatusOK || r.Summary("forwarded") != 1 {
+			t.Fatalf("the delivery: %d %s, want 200 with its record forwarded", r.Status, r.Raw)
+		}
+	default:
+		t.Fatal("the erasure was answered while the subject's delivery was still under way")
+	}
+	if e.Body["entries_removed"] != 1.0 {
+		t.Errorf("erasure removed %v entries, want the delivery's statement", e.Body["entries_removed"])
+	}
+	l := gw.API("POST", "/consent/lookup", map[string]any{"subject": map[string]any{"email": email}})
+	if h, _ := l.Body["history"].([]any); len(h) != 0 {
+		t.Errorf("after the erasure the ledger holds %d entries of the subject", len(h))
+	}
+}
