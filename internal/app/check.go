@@ -20,21 +20,31 @@ func ConfigProblems(cfg *config.Gateway, gatewayErr error, secret func(config.Se
 	if cfg == nil || !errors.As(gatewayErr, &own) {
 		return gatewayErr
 	}
-	reported := map[string]bool{}
 	for _, p := range own {
 		if under(p.Key, "policy") || under(p.Key, "connectors_dir") {
 			return gatewayErr
 		}
-		reported[p.File+"\x00"+p.Key] = true
 	}
 	_, err := Load(cfg, secret)
 	all := append(yamlx.Problems(nil), own...)
 	for _, p := range yamlx.AsProblems(cfg.File, err) {
-		if !reported[p.File+"\x00"+p.Key] {
+		if !reportedUnder(own, p) {
 			all = append(all, p)
 		}
 	}
 	return all.Err()
+}
+
+// reportedUnder reports whether the gateway file's problems already cover
+// p: one of them is about p's key or a key inside it (hash_key.evn, an
+// unknown key, explains "hash_key: no source given" better than it).
+func reportedUnder(own yamlx.Problems, p yamlx.Problem) bool {
+	for _, o := range own {
+		if o.File == p.File && p.Key != "" && under(o.Key, p.Key) {
+			return true
+		}
+	}
+	return false
 }
 
 // under reports whether key is k or one of its sub-keys.

@@ -127,6 +127,17 @@ func TestConfigProblemsReportEveryFile(t *testing.T) {
 		t.Errorf("hash_key reported %d times:\n%s", n, got)
 	}
 
+	// A problem inside a key explains the key's own trouble: it is not
+	// reported again, worse, by the check of the files.
+	if err := os.WriteFile(path, []byte("hash_key: {evn: CHECK_TEST_UNSET}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = config.ReadGateway(path)
+	got = ConfigProblems(cfg, err, nil).Error()
+	if !strings.Contains(got, "hash_key.evn: unknown key") || strings.Contains(got, "no source given") {
+		t.Errorf("misspelt hash_key source:\n%s\nwant the unknown key reported, and no \"no source given\"", got)
+	}
+
 	// When the key naming the policy is itself wrong, the policy it would
 	// name is not checked (its problems would mislead).
 	if err := os.WriteFile(path, []byte("policy: [a]\nhash_key: {env: CHECK_TEST_UNSET}\n"), 0o600); err != nil {

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"maps"
 	"sort"
 	"time"
 
@@ -67,22 +66,20 @@ func (p *Pipeline) Explain(ctx context.Context, c *config.Connector, req *ingest
 	ev := evidence{requestID: req.RequestID, receivedAt: now, gpc: req.Header.Get("Sec-GPC") == "1"}
 	for _, r := range batch.Records {
 		w := p.prepare(c, r, store.EventKey{Connector: c.ID, EventID: r.EventID}, ev, "", now)
-		ledger := map[string]store.ConsentEntry{}
+		var cur map[string]map[string]store.ConsentEntry
 		if useLedger && p.opts.Store != nil && r.Kind != ingest.KindDeletion {
-			cur, err := p.opts.Store.CurrentConsent(ctx, append([]string{w.subject}, w.linked...))
-			if err != nil {
+			var err error
+			if cur, err = p.opts.Store.CurrentConsent(ctx, append([]string{w.subject}, w.linked...)); err != nil {
 				return Explanation{}, fmt.Errorf("read consent ledger: %w", err)
 			}
-			// Copied, not taken: a subject without entries has no map,
-			// and the payload's statements are merged in below.
-			maps.Copy(ledger, withLinkedRefusals(cur[w.subject], w.linked, cur))
 		}
 		payload := map[string]string{}
 		for _, e := range w.entries {
 			payload[e.Purpose] = e.Status
 		}
-		// Newer statement wins, exactly as the ledger would decide.
-		p.decide(c, w, withStatements(ledger, w.entries), ev, now)
+		// The payload's statements are not stored here; they are merged
+		// exactly as the ledger would merge them on a real delivery.
+		p.decide(c, w, w.ledger(cur, w.entries), ev, now)
 		re := RecordExplanation{
 			EventID: r.EventID, Kind: string(r.Kind), Type: r.Type, SubjectKey: w.subject, KeySource: w.keySrc,
 			Jurisdiction: w.result.Jurisdiction, Regime: string(w.result.Regime), GPC: w.gpc,

@@ -143,11 +143,11 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 	var msgs []kafka.Message
 	decisions := make([]store.Decision, 0, len(work))
 	for _, w := range work {
-		ledger := withLinkedRefusals(current[w.subject], w.linked, current)
-		if w.rec.Test && len(w.entries) > 0 {
-			ledger = withStatements(ledger, w.entries)
+		var unstored []store.ConsentEntry
+		if w.rec.Test {
+			unstored = w.entries
 		}
-		p.decide(c, w, ledger, ev, now)
+		p.decide(c, w, w.ledger(current, unstored), ev, now)
 		if w.msg != nil {
 			msgs = append(msgs, *w.msg)
 		}
@@ -394,6 +394,18 @@ func withStatements(ledger map[string]store.ConsentEntry, es []store.ConsentEntr
 		}
 	}
 	return out
+}
+
+// ledger is what the record is filtered by: its subject's current consent
+// in current, with the record's statements the store does not hold
+// (unstored: a test lead's, a dry run's) merged in as the ledger would
+// merge them, and then the refusals of its other identifiers.
+func (w *prepared) ledger(current map[string]map[string]store.ConsentEntry, unstored []store.ConsentEntry) map[string]store.ConsentEntry {
+	own := current[w.subject]
+	if len(unstored) > 0 {
+		own = withStatements(own, unstored)
+	}
+	return withLinkedRefusals(own, w.linked, current)
 }
 
 // withLinkedRefusals is the ledger a record is filtered by: its subject's

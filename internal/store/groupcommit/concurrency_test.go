@@ -354,3 +354,54 @@ func TestConcurrentBeginsShareOneCall(t *testing.T) {
 		t.Fatalf("shared subject's ledger %v; want only the winner's entry shared-0", hist)
 	}
 }
+
+// Begins merged into one call keep their linked subjects: each caller
+// reads the statements under its record's other identifiers, and only its
+// own.
+func TestMergedBeginsReadEachCallersLinkedSubjects(t *testing.T) {
+	g := newGated(t, "begin")
+	s := groupcommit.Wrap(g, groupcommit.Options{})
+	t.Cleanup(func() { s.Close() })
+	ctx := t.Context()
+	for i := 1; i <= 4; i++ {
+		if err := g.Store.AppendConsent(ctx, []store.ConsentEntry{entry(fmt.Sprint("phone-", i), fmt.Sprint("sk-phone-", i), "marketing_sms")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([]store.Begun, 5)
+	errs := make([]error, 5)
+	begin := func(i int) func() {
+		return func() {
+			b := store.Begin{Keys: []store.EventKey{{Connector: "c", EventID: fmt.Sprint("l", i)}}, Now: t0, Lease: lease,
+				Subjects: []string{fmt.Sprint("sk-mail-", i)}}
+			if i%2 == 1 { // odd callers carry a phone; even ones leave Linked nil
+				b.Linked = [][]string{{fmt.Sprint("sk-phone-", i)}}
+			}
+			got[i], errs[i] = s.BeginEvents(ctx, b)
+		}
+	}
+	var others []func()
+	for i := 1; i <= 4; i++ {
+		others = append(others, begin(i))
+	}
+	wg := queueBehindGate(t, s, g, func(st groupcommit.Stats) int64 { return st.Begin.Calls }, begin(0), others)
+	close(g.gate)
+	wg.Wait()
+	if calls := g.backendCalls("begin"); len(calls) != 2 || calls[1] != 4 {
+		t.Fatalf("backend begin calls carried %v keys; want [1 4]", calls)
+	}
+	for i := 1; i <= 4; i++ {
+		if errs[i] != nil {
+			t.Fatalf("caller %d: %v", i, errs[i])
+		}
+		_, read := got[i].Current[fmt.Sprint("sk-phone-", i)]
+		if read != (i%2 == 1) {
+			t.Errorf("caller %d read its phone's statements: %v; want %v", i, read, i%2 == 1)
+		}
+		for k := range got[i].Current {
+			if k != fmt.Sprint("sk-phone-", i) {
+				t.Errorf("caller %d sees subject %s", i, k)
+			}
+		}
+	}
+}
