@@ -9,8 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/consentgate/consentgate/internal/keyedmac"
 )
@@ -20,15 +23,39 @@ import (
 var ErrInvalidPhone = errors.New("not a possible phone number")
 
 // NormalizeEmail trims and lower-cases an e-mail address for matching.
-// Deliverability rules (dots, +tags) are deliberately not applied: two
-// addresses a provider may treat alike are still two statements of consent.
+// Non-ASCII text is put in Unicode NFC first (a Mac keyboard's decomposed
+// "u + ¨" and a form's "ü" are one letter) and an internationalised domain
+// in its Unicode form ("xn--bcher-kva.de" is "bücher.de"), so one address
+// written two ways keeps one subject key. Deliverability rules (dots,
+// +tags) are deliberately not applied: two addresses a provider may treat
+// alike are still two statements of consent.
 func NormalizeEmail(s string) (string, bool) {
-	e := strings.ToLower(strings.TrimSpace(s))
+	e := strings.TrimSpace(s)
+	if !isASCII(e) {
+		e = norm.NFC.String(e)
+	}
+	e = strings.ToLower(e)
 	at := strings.LastIndexByte(e, '@')
 	if at <= 0 || at == len(e)-1 || strings.ContainsAny(e, " \t\r\n") {
 		return "", false
 	}
+	if domain := e[at+1:]; !isASCII(domain) || strings.Contains(domain, "xn--") {
+		// A domain IDNA refuses is kept as written: it still keys the
+		// same way every time.
+		if u, err := idna.Lookup.ToUnicode(domain); err == nil {
+			e = e[:at+1] + u
+		}
+	}
 	return e, true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // NormalizePhone parses a phone number as written by a person and returns

@@ -17,6 +17,12 @@ func TestNormalizeEmail(t *testing.T) {
 		"  Jane.Doe@Example.COM \n": "jane.doe@example.com",
 		"JOSÉ@Exämple.de":           "josé@exämple.de",
 		"a+tag@x.io":                "a+tag@x.io",
+		// One address written two ways keeps one key: decomposed letters
+		// (as a Mac keyboard may send them) and a domain in punycode.
+		"Ju\u0308rgen@Bu\u0308cher.de": "jürgen@bücher.de",
+		"jürgen@xn--bcher-kva.de":      "jürgen@bücher.de",
+		"JÜRGEN@BÜCHER.DE":             "jürgen@bücher.de",
+		"a@xn--invalid--.de":           "a@xn--invalid--.de", // refused by IDNA: kept as written
 	} {
 		if got, ok := NormalizeEmail(in); !ok || got != want {
 			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, ok, want)
