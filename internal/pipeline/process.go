@@ -192,8 +192,20 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 		// Stored again with the outcome queued: a decision stored again
 		// replaces the first one's outcome.
 		comp.Decisions = slices.Clone(decisions)
-		for _, m := range msgs {
-			comp.Outbox = append(comp.Outbox, toOutbox(m, now))
+		// msgs begins with the records, in work's order: each keeps its
+		// other identifiers' keys for the relay's recheck.
+		var linked [][]string
+		for _, w := range work {
+			if w.msg != nil {
+				linked = append(linked, w.linked)
+			}
+		}
+		for i, m := range msgs {
+			o := toOutbox(m, now)
+			if i < len(linked) {
+				o.LinkedKeys = linked[i]
+			}
+			comp.Outbox = append(comp.Outbox, o)
 		}
 		for i := range comp.Decisions {
 			if comp.Decisions[i].Outcome == OutcomeForwarded || comp.Decisions[i].Outcome == OutcomeTest {

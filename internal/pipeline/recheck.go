@@ -48,6 +48,9 @@ func (p *Pipeline) recheckOutbox(ctx context.Context, msgs []store.OutboxMessage
 		}
 		values[i] = &v
 		subjects[v.Subject.Key] = true
+		for _, k := range m.LinkedKeys {
+			subjects[k] = true
+		}
 	}
 	if len(subjects) == 0 {
 		return out, nil
@@ -59,7 +62,10 @@ func (p *Pipeline) recheckOutbox(ctx context.Context, msgs []store.OutboxMessage
 	now := p.opts.Now()
 	for i, v := range values {
 		if v != nil {
-			out[i] = p.recheckOne(v, ledger[v.Subject.Key], now)
+			// Refusals under the record's other identifiers count, as
+			// they did when it was first filtered.
+			w := prepared{subject: v.Subject.Key, linked: msgs[i].LinkedKeys}
+			out[i] = p.recheckOne(v, w.ledger(ledger, nil), now)
 		}
 	}
 	return out, nil

@@ -213,8 +213,11 @@ type OutboxMessage struct {
 	Value      []byte            `db:"value" json:"value"`
 	Headers    map[string]string `db:"-" json:"headers"`
 	SubjectKey string            `db:"subject_key" json:"subject_key"`
-	CreatedAt  time.Time         `db:"created_at" json:"created_at"`
-	Attempts   int               `db:"attempts" json:"attempts"`
+	// LinkedKeys are the subject keys of the record's other identifiers,
+	// for the relay's consent recheck.
+	LinkedKeys []string  `db:"-" json:"linked_keys,omitempty"`
+	CreatedAt  time.Time `db:"created_at" json:"created_at"`
+	Attempts   int       `db:"attempts" json:"attempts"`
 }
 
 // ParkedMessage describes a parked outbox message for operators: where it

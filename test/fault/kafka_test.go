@@ -310,3 +310,35 @@ func TestErasureWaitsForTheSubjectsDeliveryUnderWay(t *testing.T) {
 		t.Errorf("after the erasure the ledger holds %d entries of the subject", len(h))
 	}
 }
+
+// A withdrawal recorded by phone while a lead keyed by e-mail that carries
+// that number waited in the outbox wins as well: the relay's recheck reads
+// the statements of the record's other identifiers, as its first filter did.
+func TestWithdrawalByPhoneWhileQueuedWins(t *testing.T) {
+	k := startBroker(t)
+	gw := startGateway(t, gwtest.Options{Brokers: k.Addrs})
+	k.stop()
+	body := gwtest.Lead("q-phone", map[string]any{"email": "phone.out@example.com", "phone": "+49 151 11112222", "first_name": "Pia"},
+		map[string]any{"marketing_email": true})
+	if r := gw.Post("web", body, nil); r.Status != http.StatusOK || r.Summary("queued") != 1 {
+		t.Fatalf("lead with Kafka down: %d %s, want 200 with 1 queued", r.Status, r.Raw)
+	}
+	failures := func() int { return strings.Count(gw.Logs(), `"msg":"outbox relay"`) }
+	seen := failures()
+	if w := gw.API("POST", "/consent/withdraw", map[string]any{"subject": map[string]any{"phone": "+4915111112222"}, "purpose": "marketing_email"}); w.Status != http.StatusCreated {
+		t.Fatalf("withdraw by phone: %d %s", w.Status, w.Raw)
+	}
+	gwtest.WaitFor(t, 30*time.Second, "two relay attempts after the withdrawal", func() bool { return failures() >= seen+2 })
+	k.start()
+	gwtest.WaitFor(t, 30*time.Second, "the outbox to drain", func() bool { return gw.OutboxDepth() == 0 })
+	for _, m := range kafkatest.ConsumeAll(t, gw.Brokers, leadsTopic, 2*time.Second) {
+		if strings.Contains(string(m.Value), `"q-phone"`) {
+			t.Errorf("the lead reached Kafka although its phone number withdrew its only purpose while it waited")
+		}
+	}
+	dropped, err := gw.Store.ListDecisions(context.Background(), store.DecisionFilter{Outcome: pipeline.OutcomeDropped})
+	gwtest.Must(t, err)
+	if len(dropped) != 1 || dropped[0].EventID != "q-phone" || dropped[0].Rules[0] != pipeline.RuleRecheckDropped {
+		t.Errorf("want one dropped decision for q-phone with rule %s, got %+v", pipeline.RuleRecheckDropped, dropped)
+	}
+}

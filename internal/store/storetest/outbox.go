@@ -12,7 +12,7 @@ import (
 )
 
 func message(i int, created time.Time) store.OutboxMessage {
-	return store.OutboxMessage{
+	m := store.OutboxMessage{
 		Topic:      "crm.leads.v1",
 		Key:        fmt.Appendf(nil, "subject-%d", i),
 		Value:      fmt.Appendf(nil, `{"n":%d,"name":"Zoë 山田"}`, i),
@@ -20,6 +20,10 @@ func message(i int, created time.Time) store.OutboxMessage {
 		SubjectKey: fmt.Sprintf("subject-%d", i),
 		CreatedAt:  created,
 	}
+	if i%2 == 1 { // a record that carried other identifiers
+		m.LinkedKeys = []string{fmt.Sprintf("phone-%d", i), fmt.Sprintf("user-%d", i)}
+	}
+	return m
 }
 
 func enqueue(t *testing.T, s store.Store, msgs ...store.OutboxMessage) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -13,7 +14,7 @@ import (
 	"github.com/consentgate/consentgate/internal/store"
 )
 
-const outboxCols = "topic, key, value, headers, subject_key, created_at, attempts"
+const outboxCols = "topic, key, value, headers, subject_key, linked_keys, created_at, attempts"
 
 func (db *DB) outboxRow(m store.OutboxMessage) ([]any, error) {
 	headers := m.Headers
@@ -36,7 +37,8 @@ func (db *DB) outboxRow(m store.OutboxMessage) ([]any, error) {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	return []any{m.Topic, key, value, h, m.SubjectKey, db.ts(created), m.Attempts}, nil
+	// Subject keys hold no spaces: a space-separated list needs no codec.
+	return []any{m.Topic, key, value, h, m.SubjectKey, strings.Join(m.LinkedKeys, " "), db.ts(created), m.Attempts}, nil
 }
 
 type outboxRow struct {
@@ -46,6 +48,7 @@ type outboxRow struct {
 	Value      []byte `db:"value"`
 	Headers    string `db:"headers"`
 	SubjectKey string `db:"subject_key"`
+	LinkedKeys string `db:"linked_keys"`
 	CreatedAt  Time   `db:"created_at"`
 	Attempts   int    `db:"attempts"`
 }
@@ -54,6 +57,9 @@ func (r outboxRow) message() (store.OutboxMessage, error) {
 	m := store.OutboxMessage{
 		ID: r.ID, Topic: r.Topic, Key: r.Key, Value: r.Value, SubjectKey: r.SubjectKey,
 		CreatedAt: r.CreatedAt.Time, Attempts: r.Attempts,
+	}
+	if r.LinkedKeys != "" {
+		m.LinkedKeys = strings.Fields(r.LinkedKeys)
 	}
 	if err := json.Unmarshal([]byte(r.Headers), &m.Headers); err != nil {
 		return m, fmt.Errorf("decode headers of outbox message %d: %w", r.ID, err)
