@@ -1,6 +1,7 @@
 package groupcommit_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -73,5 +74,30 @@ func BenchmarkClaimComplete(b *testing.B) {
 				b.ReportMetric(float64(st.Claim.Calls)/float64(st.Claim.Batches), "claims/batch")
 			}
 		})
+	}
+}
+
+// BenchmarkBegin is the webhook path's begin through group commit, with
+// and without a linked identifier per record (what reading a phone's
+// refusals beside the e-mail's statements costs the store):
+//
+//	go test -run '^$' -bench Begin -benchtime 5s ./internal/store/groupcommit/
+func BenchmarkBegin(b *testing.B) {
+	backends := []struct {
+		name string
+		open func(testing.TB) store.Store
+	}{{"sqlite", openSQLite}, {"postgres", openPostgres}}
+	for _, be := range backends {
+		for _, linked := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/linked=%v", be.name, linked), func(b *testing.B) {
+				o := groupcommit.Options{}
+				if be.name == "sqlite" {
+					o.Writers = 1
+				}
+				s := groupcommit.Wrap(be.open(b), o)
+				defer s.Close()
+				storetest.BenchBegin(b, s, linked)
+			})
+		}
 	}
 }
