@@ -346,23 +346,21 @@ func (a *API) eraseSubject(c *gin.Context) {
 		writeInvalidFields(c, errs)
 		return
 	}
-	// Deliveries of the subject already under way on this instance end
-	// first, and so do those that began while the entries were deleted:
-	// what they publish then precedes the erasure's event, which tells
-	// CRMs to delete it, instead of following it.
-	settle := func() {
-		if err := a.d.Pipeline.AwaitSubject(c.Request.Context(), key); err != nil {
-			a.d.Log.Warn("erasure went ahead without waiting for all of the subject's deliveries under way", "err", err, "request_id", httpapi.RequestID(c))
-		}
+	// Deliveries of the subject under way on this instance end first, and
+	// new ones wait until the erasure is done: what they publish precedes
+	// the erasure's event instead of following it, and no statement is
+	// written while the entries are deleted.
+	open, err := a.d.Pipeline.EraseBarrier(c.Request.Context(), key)
+	defer open()
+	if err != nil {
+		a.d.Log.Warn("erasure went ahead without waiting for all of the subject's deliveries under way", "err", err, "request_id", httpapi.RequestID(c))
 	}
-	settle()
 	now := a.d.Now().UTC()
 	n, err := a.d.Store.EraseSubject(c.Request.Context(), key, now)
 	if err != nil {
 		a.internalError(c, "erase subject", err)
 		return
 	}
-	settle()
 	var msgs []kafka.Message
 	if a.d.Pipeline.ConsentTopic() != "" {
 		msgs = append(msgs, a.d.Pipeline.ErasureMessage(key, n, now))

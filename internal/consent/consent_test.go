@@ -299,6 +299,9 @@ func TestMaskAndHash(t *testing.T) {
 	for _, tc := range []struct{ field, value, jurisdiction, want string }{
 		{"email", "John.Smith@Example.com", "", "j***@example.com"},
 		{"email", "not an address", "", "***"},
+		{"email", "Jürgen@Bücher.de", "", "j***@xn--bcher-kva.de"},                         // an IDN domain shows in ASCII
+		{"email", "ceo@\u0430\u0440\u0440\u04cf\u0435.com", "", "c***@xn--80ak6aa92e.com"}, // a look-alike of apple.com
+
 		{"phone", "+49 151 12345678", "", "+49*******5678"},
 		{"phone", "(415) 555-4567", "US-CA", "+1******4567"},
 		{"phone", "555-4567", "", "***"},

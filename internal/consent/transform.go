@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/net/idna"
+
 	"github.com/consentgate/consentgate/internal/keyedmac"
 	"github.com/consentgate/consentgate/internal/policy"
 	"github.com/consentgate/consentgate/internal/subject"
@@ -48,7 +50,14 @@ func maskField(field, value, jurisdiction string) string {
 		}
 		at := strings.LastIndexByte(e, '@')
 		first, _ := utf8.DecodeRuneInString(e)
-		return string(first) + stars + e[at:]
+		domain := e[at+1:]
+		// An internationalised domain is shown in its ASCII form: in a
+		// masked hint a look-alike (Cyrillic "аррӏе.com") must not pass
+		// for the real one.
+		if a, err := idna.Lookup.ToASCII(domain); err == nil {
+			domain = a
+		}
+		return string(first) + stars + "@" + domain
 	case "phone":
 		n, err := subject.NormalizePhone(value, regionOf(jurisdiction))
 		if err != nil {

@@ -5,23 +5,43 @@ import (
 	"sync"
 )
 
-// flights tracks the deliveries between their begin and their answer, by
-// subject, so an erasure can wait for those already under way: otherwise
-// such a delivery would write its decision and publish its record after
-// the erasure and its event, and the CRM would keep what it was told to
-// delete.
+// flights orders deliveries and erasures of one subject on this instance.
+// A delivery is under way from before its claim until its answer; an
+// erasure first closes the subject to new deliveries, waits for those
+// under way, and opens it again once it is done. Without this a delivery
+// under way would publish its record after the erasure's event, and one
+// that began during the delete could keep its statement in the ledger.
 type flights struct {
-	mu sync.Mutex
-	by map[string]map[*flight]struct{}
+	mu      sync.Mutex
+	by      map[string]map[*flight]struct{}
+	erasing map[string]chan struct{} // closed when the erasure ends
 }
 
 type flight struct{ done chan struct{} }
 
-// start registers a delivery of subjects; call the returned func when it
-// has ended.
-func (f *flights) start(subjects []string) func() {
+// start registers a delivery of subjects, first waiting for any erasure of
+// one of them to end; call the returned func when the delivery has ended.
+func (f *flights) start(ctx context.Context, subjects []string) (func(), error) {
 	fl := &flight{done: make(chan struct{})}
-	f.mu.Lock()
+	for {
+		f.mu.Lock()
+		var gate chan struct{}
+		for _, s := range subjects {
+			if g, ok := f.erasing[s]; ok {
+				gate = g
+				break
+			}
+		}
+		if gate == nil {
+			break // still locked
+		}
+		f.mu.Unlock()
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if f.by == nil {
 		f.by = map[string]map[*flight]struct{}{}
 	}
@@ -46,25 +66,48 @@ func (f *flights) start(subjects []string) func() {
 		}
 		f.mu.Unlock()
 		close(fl.done)
-	}
+	}, nil
 }
 
-// wait blocks until every delivery of subject under way when it was called
-// has ended, or ctx ends (then it returns ctx's error). Deliveries that
-// start meanwhile are not waited for: they come after the erasure.
-func (f *flights) wait(ctx context.Context, subject string) error {
-	f.mu.Lock()
+// erase closes subject to new deliveries and waits for those under way.
+// The returned func opens it again; it is returned even with an error
+// (ctx ended while waiting), and must be called either way.
+func (f *flights) erase(ctx context.Context, subject string) (func(), error) {
+	for {
+		f.mu.Lock()
+		other, busy := f.erasing[subject]
+		if !busy {
+			break // still locked
+		}
+		f.mu.Unlock()
+		select { // one erasure of a subject at a time
+		case <-other:
+		case <-ctx.Done():
+			return func() {}, ctx.Err()
+		}
+	}
+	gate := make(chan struct{})
+	if f.erasing == nil {
+		f.erasing = map[string]chan struct{}{}
+	}
+	f.erasing[subject] = gate
 	var pending []*flight
 	for fl := range f.by[subject] {
 		pending = append(pending, fl)
 	}
 	f.mu.Unlock()
+	open := func() {
+		f.mu.Lock()
+		delete(f.erasing, subject)
+		f.mu.Unlock()
+		close(gate)
+	}
 	for _, fl := range pending {
 		select {
 		case <-fl.done:
 		case <-ctx.Done():
-			return ctx.Err()
+			return open, ctx.Err()
 		}
 	}
-	return nil
+	return open, nil
 }

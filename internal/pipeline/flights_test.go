@@ -6,39 +6,92 @@ import (
 	"time"
 )
 
-func TestFlightsWaitForDeliveriesUnderWayOnly(t *testing.T) {
+// An erasure waits for the subject's deliveries under way, not for later
+// ones or other subjects', and holds new deliveries of the subject back
+// until it is done.
+func TestFlightsOrderDeliveriesAndErasures(t *testing.T) {
 	var f flights
-	if err := f.wait(t.Context(), "sk-a"); err != nil {
+	ctx := t.Context()
+	open, err := f.erase(ctx, "sk-a")
+	if err != nil {
 		t.Fatalf("nothing under way: %v", err)
 	}
-	end := f.start([]string{"sk-a", "sk-b"})
-	waited := make(chan error, 1)
-	go func() { waited <- f.wait(t.Context(), "sk-a") }()
+	open()
+
+	end, err := f.start(ctx, []string{"sk-a", "sk-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		open func()
+		err  error
+	}
+	erased := make(chan result, 1)
+	go func() { o, err := f.erase(ctx, "sk-a"); erased <- result{o, err} }()
 	select {
-	case err := <-waited:
-		t.Fatalf("wait returned (%v) while a delivery of the subject was under way", err)
+	case r := <-erased:
+		t.Fatalf("erasure went ahead (%v) while a delivery of the subject was under way", r.err)
 	case <-time.After(50 * time.Millisecond):
 	}
-	if err := f.wait(t.Context(), "sk-other"); err != nil {
-		t.Fatalf("another subject waited: %v", err)
+	other, err := f.erase(ctx, "sk-other")
+	if err != nil {
+		t.Fatalf("an erasure of another subject waited: %v", err)
 	}
-	later := f.start([]string{"sk-a"}) // begins after the wait did
+	other()
 	end()
+	var r result
 	select {
-	case err := <-waited:
-		if err != nil {
-			t.Fatalf("wait: %v", err)
+	case r = <-erased:
+		if r.err != nil {
+			t.Fatalf("erase: %v", r.err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("wait did not return once the delivery under way had ended (it must not wait for later ones)")
+		t.Fatal("erasure did not go ahead once the delivery under way had ended")
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+
+	// While the erasure runs, a new delivery of the subject waits for it.
+	started := make(chan func(), 1)
+	go func() {
+		end, err := f.start(ctx, []string{"sk-a"})
+		if err != nil {
+			t.Error(err)
+		}
+		started <- end
+	}()
+	select {
+	case <-started:
+		t.Fatal("a delivery started during the erasure of its subject")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if end, err := f.start(ctx, []string{"sk-b"}); err != nil {
+		t.Fatalf("a delivery of another subject waited: %v", err)
+	} else {
+		end()
+	}
+	r.open()
+	select {
+	case end := <-started:
+		end()
+	case <-time.After(5 * time.Second):
+		t.Fatal("the delivery did not start once the erasure was done")
+	}
+
+	// Waiting ends with its context.
+	end, _ = f.start(ctx, []string{"sk-a"})
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	if err := f.wait(ctx, "sk-a"); err == nil {
-		t.Fatal("wait on a delivery that does not end returned without error")
+	open, err = f.erase(short, "sk-a")
+	if err == nil {
+		t.Fatal("erase on a delivery that does not end returned without error")
 	}
-	later()
-	if len(f.by) != 0 {
-		t.Fatalf("ended deliveries still registered: %v", f.by)
+	blocked, cancel2 := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel2()
+	if _, err := f.start(blocked, []string{"sk-a"}); err == nil {
+		t.Fatal("a delivery started while the erasure that gave up waiting still held the subject")
+	}
+	open()
+	end()
+	if len(f.by) != 0 || len(f.erasing) != 0 {
+		t.Fatalf("state left behind: deliveries %v, erasures %v", f.by, f.erasing)
 	}
 }

@@ -54,19 +54,23 @@ type Pipeline struct {
 	flights    flights
 }
 
-// AwaitSubject waits until every delivery of the subject that this
-// instance has under way (from its claim to its answer) has ended. An
-// erasure calls it, so what those deliveries publish comes before the
-// erasure's event, not after it. It gives up with an error when ctx ends
-// or after longer than a delivery takes with Kafka away (the Kafka
-// timeout, then the outbox write).
-func (p *Pipeline) AwaitSubject(ctx context.Context, subjectKey string) error {
+// EraseBarrier prepares an erasure of a subject on this instance: new
+// deliveries of the subject wait at their start, and those already under
+// way (from before their claim to their answer) are waited for, so their
+// records precede the erasure's event and their statements are erased
+// with the rest. Call the returned func once the erasure is done; it lets
+// the waiting deliveries go on, as submissions made after it. Waiting
+// gives up with an error, the subject still closed until the func is
+// called, when ctx ends or after longer than a delivery takes with Kafka
+// away (the Kafka timeout, then the outbox write).
+func (p *Pipeline) EraseBarrier(ctx context.Context, subjectKey string) (func(), error) {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.KafkaTimeout+30*time.Second)
 	defer cancel()
-	if err := p.flights.wait(ctx, subjectKey); err != nil {
-		return fmt.Errorf("wait for the subject's deliveries under way: %w", err)
+	open, err := p.flights.erase(ctx, subjectKey)
+	if err != nil {
+		return open, fmt.Errorf("wait for the subject's deliveries under way: %w", err)
 	}
-	return nil
+	return open, nil
 }
 
 // New returns a pipeline; call SetConnectors before use.

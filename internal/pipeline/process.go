@@ -88,12 +88,17 @@ func (p *Pipeline) process(ctx context.Context, c *config.Connector, recs []inge
 		}
 	}
 	// From before the claim until the answer, an erasure of one of these
-	// subjects waits for this delivery (see flights).
+	// subjects waits for this delivery, and one already running holds it
+	// back until it is done (see flights).
 	var subjects []string
 	for i := range begin.Keys {
 		subjects = append(subjects, begin.ReadSubjects(i)...)
 	}
-	defer p.flights.start(subjects)()
+	end, err := p.flights.start(ctx, subjects)
+	if err != nil {
+		return res, fmt.Errorf("wait for an erasure of a subject of the delivery: %w", err)
+	}
+	defer end()
 
 	begun, err := st.BeginEvents(ctx, begin)
 	if err != nil {
@@ -371,7 +376,12 @@ func (p *Pipeline) prepare(c *config.Connector, r ingest.Record, key store.Event
 			// processed again (after a 503, or a crash before the answer)
 			// finds its statements recorded and publishes them under the
 			// same ids, so the ledger and the consent topic keep one each.
-			ID:         p.opts.Keyer.StableID("statement", c.ID, r.EventID, cb.Key, cb.Purpose, w.subject),
+			// The answer and its time are part of it: a statement dated by
+			// its arrival (the payload gives no time) is a new one on every
+			// attempt, so one sent again after the dedupe window is
+			// recorded again rather than silently skipped.
+			ID: p.opts.Keyer.StableID("statement", c.ID, r.EventID, cb.Key, cb.Purpose, w.subject,
+				status, obtained.UTC().Format(time.RFC3339Nano)),
 			SubjectKey: w.subject, Purpose: cb.Purpose, Status: status,
 			Method: store.MethodFormCheckbox, Platform: c.Platform, Connector: c.ID, Form: r.Form,
 			CheckboxKey: cb.Key, ObtainedAt: obtained.UTC(), RecordedAt: now.UTC(),

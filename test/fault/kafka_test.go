@@ -263,7 +263,8 @@ func TestRetryAfter503RecordsItsStatementsOnce(t *testing.T) {
 // (here held in its store call by a table lock) waits for it: the
 // delivery is answered first, and the erasure then removes the statement
 // the delivery recorded, instead of leaving it and the delivery's record
-// to arrive after the erasure's event.
+// to arrive after the erasure's event. A delivery that arrives during the
+// erasure waits for it to end.
 func TestErasureWaitsForTheSubjectsDeliveryUnderWay(t *testing.T) {
 	gw := startGateway(t, gwtest.Options{Brokers: startBroker(t).Addrs})
 	db, err := sql.Open("postgres", gw.DB)
@@ -308,6 +309,42 @@ func TestErasureWaitsForTheSubjectsDeliveryUnderWay(t *testing.T) {
 	l := gw.API("POST", "/consent/lookup", map[string]any{"subject": map[string]any{"email": email}})
 	if h, _ := l.Body["history"].([]any); len(h) != 0 {
 		t.Errorf("after the erasure the ledger holds %d entries of the subject", len(h))
+	}
+
+	// A delivery that arrives while an erasure runs (held here at its
+	// tombstone, after the delete) waits for it and is then a submission
+	// made after the erasure: answered after it, its statement kept.
+	hold, err := db.BeginTx(t.Context(), nil)
+	gwtest.Must(t, err)
+	defer hold.Rollback()
+	_, err = hold.ExecContext(t.Context(), "LOCK TABLE consent_tombstones IN EXCLUSIVE MODE")
+	gwtest.Must(t, err)
+	erased := make(chan gwtest.Response, 1)
+	go func() {
+		erased <- gw.API("POST", "/consent/erase", map[string]any{"subject": map[string]any{"email": email}})
+	}()
+	gwtest.WaitFor(t, 10*time.Second, "the erasure to wait for the lock", func() bool {
+		var n int
+		err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+		return err == nil && n > 0
+	})
+	go func() { answered <- gw.Post("web", lead("evt-after", email, "Gina"), nil) }()
+	select {
+	case r := <-answered:
+		t.Fatalf("a delivery of the subject was answered (%d) while its erasure ran", r.Status)
+	case <-time.After(time.Second):
+	}
+	_ = hold.Rollback()
+	if e := <-erased; e.Status != http.StatusOK || e.Body["entries_removed"] != 0.0 {
+		t.Fatalf("second erasure: %d %s, want 200 with nothing to remove", e.Status, e.Raw)
+	}
+	if r := <-answered; r.Status != http.StatusOK || r.Summary("forwarded") != 1 {
+		t.Fatalf("the delivery after the erasure: %d %s", r.Status, r.Raw)
+	}
+	l = gw.API("POST", "/consent/lookup", map[string]any{"subject": map[string]any{"email": email}})
+	if h, _ := l.Body["history"].([]any); len(h) != 1 {
+		t.Errorf("the submission made after the erasure left %d entries, want its one statement", len(h))
 	}
 }
 
