@@ -57,23 +57,31 @@ func TestKeyRingFileFromEnvIsRelativeToTheWorkingDirectory(t *testing.T) {
 	}
 }
 
+// brokenFiles writes a gateway file holding gateway beside a policy and a
+// connector file that each have a problem; it returns their directory and
+// the gateway file's path.
+func brokenFiles(t *testing.T, gateway string) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	for name, body := range map[string]string{
+		"policy.yaml":         "version: x\notherwise: masked\n",
+		"connectors/web.yaml": "id: web\nplatfrom: generic\n",
+		"consentgate.yaml":    gateway,
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, filepath.Join(dir, "consentgate.yaml")
+}
+
 // A broken policy does not hide the connectors' problems: one run reports
 // both files.
 func TestLoadReportsPolicyAndConnectorProblemsTogether(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "connectors"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte("version: x\notherwise: masked\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "connectors", "web.yaml"), []byte("id: web\nplatfrom: generic\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "consentgate.yaml")
-	if err := os.WriteFile(path, []byte("hash_key: {env: LOAD_TEST_HASH_KEY}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	_, path := brokenFiles(t, "hash_key: {env: LOAD_TEST_HASH_KEY}\n")
 	t.Setenv("LOAD_TEST_HASH_KEY", strings.Repeat("k", 40))
 	cfg, err := config.LoadGateway(path)
 	if err != nil {
@@ -94,20 +102,7 @@ func TestLoadReportsPolicyAndConnectorProblemsTogether(t *testing.T) {
 // connector files it names: serve and dev report all of them in one run,
 // the gateway's hash_key problem once.
 func TestConfigProblemsReportEveryFile(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "connectors"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte("version: x\notherwise: masked\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "connectors", "web.yaml"), []byte("id: web\nplatfrom: generic\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "consentgate.yaml")
-	if err := os.WriteFile(path, []byte("kafka:\n  lingr: 5ms\nhash_key: {env: CHECK_TEST_UNSET}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, path := brokenFiles(t, "kafka:\n  lingr: 5ms\nhash_key: {env: CHECK_TEST_UNSET}\n")
 	cfg, err := config.ReadGateway(path)
 	if err == nil || cfg == nil {
 		t.Fatalf("read gateway: cfg %v, err %v: want the gateway as read and its problem", cfg, err)
