@@ -301,6 +301,8 @@ func TestMaskAndHash(t *testing.T) {
 		{"email", "not an address", "", "***"},
 		{"email", "Jürgen@Bücher.de", "", "j***@xn--bcher-kva.de"},                         // an IDN domain shows in ASCII
 		{"email", "ceo@\u0430\u0440\u0440\u04cf\u0435.com", "", "c***@xn--80ak6aa92e.com"}, // a look-alike of apple.com
+		{"email", "ceo@\u0430\u0440\u0440\u04cf\u0435.com\u200d", "", "c***@***"},          // IDNA refuses it: not shown
+		{"email", "\u202eceo@example.com", "", "****@example.com"},                         // a direction mark is no hint
 
 		{"phone", "+49 151 12345678", "", "+49*******5678"},
 		{"phone", "(415) 555-4567", "US-CA", "+1******4567"},

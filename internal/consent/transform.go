@@ -3,6 +3,7 @@ package consent
 import (
 	"encoding/hex"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -37,6 +38,15 @@ func (e *Engine) hashField(field, value, jurisdiction string) string {
 
 const stars = "***"
 
+func isPrintableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // maskField keeps only a hint: the first character and domain of an
 // e-mail (j***@example.com), the country code and last four digits of a
 // phone number (+49*******5678); anything else, or anything that does not
@@ -50,14 +60,21 @@ func maskField(field, value, jurisdiction string) string {
 		}
 		at := strings.LastIndexByte(e, '@')
 		first, _ := utf8.DecodeRuneInString(e)
-		domain := e[at+1:]
+		hint := string(first)
+		if !unicode.IsLetter(first) && !unicode.IsDigit(first) {
+			hint = "*" // not a control or direction mark that reorders the hint
+		}
 		// An internationalised domain is shown in its ASCII form: in a
 		// masked hint a look-alike (Cyrillic "аррӏе.com") must not pass
-		// for the real one.
+		// for the real one. One IDNA refuses (invisible or direction
+		// characters) is not shown at all.
+		domain := e[at+1:]
 		if a, err := idna.Lookup.ToASCII(domain); err == nil {
 			domain = a
+		} else if !isPrintableASCII(domain) {
+			domain = stars
 		}
-		return string(first) + stars + "@" + domain
+		return hint + stars + "@" + domain
 	case "phone":
 		n, err := subject.NormalizePhone(value, regionOf(jurisdiction))
 		if err != nil {

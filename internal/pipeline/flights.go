@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"sync"
+	"time"
 )
 
 // flights orders deliveries and erasures of one subject on this instance.
@@ -14,8 +17,20 @@ import (
 type flights struct {
 	mu      sync.Mutex
 	by      map[string]map[*flight]struct{}
-	erasing map[string]chan struct{} // closed when the erasure ends
+	erasing map[string]*closure
+	hold    time.Duration // 0: holdLimit
 }
+
+// closure keeps a subject closed while any of its erasures runs.
+type closure struct {
+	open    chan struct{} // closed when the last erasure ends
+	erasers int
+}
+
+// holdLimit bounds how long a delivery waits for an erasure of its
+// subject: past it the delivery is refused (503, the platform retries)
+// rather than left open until the sender's own timeout.
+const holdLimit = 10 * time.Second
 
 type flight struct{ done chan struct{} }
 
@@ -23,12 +38,13 @@ type flight struct{ done chan struct{} }
 // one of them to end; call the returned func when the delivery has ended.
 func (f *flights) start(ctx context.Context, subjects []string) (func(), error) {
 	fl := &flight{done: make(chan struct{})}
+	var hold <-chan time.Time
 	for {
 		f.mu.Lock()
 		var gate chan struct{}
 		for _, s := range subjects {
-			if g, ok := f.erasing[s]; ok {
-				gate = g
+			if c, ok := f.erasing[s]; ok {
+				gate = c.open
 				break
 			}
 		}
@@ -36,8 +52,15 @@ func (f *flights) start(ctx context.Context, subjects []string) (func(), error) 
 			break // still locked
 		}
 		f.mu.Unlock()
+		if hold == nil {
+			t := time.NewTimer(cmp.Or(f.hold, holdLimit))
+			defer t.Stop()
+			hold = t.C
+		}
 		select {
 		case <-gate:
+		case <-hold:
+			return nil, errors.New("an erasure of the subject is still running")
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -70,37 +93,36 @@ func (f *flights) start(ctx context.Context, subjects []string) (func(), error) 
 }
 
 // erase closes subject to new deliveries and waits for those under way.
-// The returned func opens it again; it is returned even with an error
-// (ctx ended while waiting), and must be called either way.
+// The returned func opens it again once every erasure of the subject has
+// called its own; it is returned even with an error (ctx ended while
+// waiting), and must be called either way. Erasures of one subject share
+// the closure, so one that ends does not open the subject under another.
 func (f *flights) erase(ctx context.Context, subject string) (func(), error) {
-	for {
-		f.mu.Lock()
-		other, busy := f.erasing[subject]
-		if !busy {
-			break // still locked
-		}
-		f.mu.Unlock()
-		select { // one erasure of a subject at a time
-		case <-other:
-		case <-ctx.Done():
-			return func() {}, ctx.Err()
-		}
-	}
-	gate := make(chan struct{})
+	f.mu.Lock()
 	if f.erasing == nil {
-		f.erasing = map[string]chan struct{}{}
+		f.erasing = map[string]*closure{}
 	}
-	f.erasing[subject] = gate
+	c := f.erasing[subject]
+	if c == nil {
+		c = &closure{open: make(chan struct{})}
+		f.erasing[subject] = c
+	}
+	c.erasers++
 	var pending []*flight
 	for fl := range f.by[subject] {
 		pending = append(pending, fl)
 	}
 	f.mu.Unlock()
+	var once sync.Once
 	open := func() {
-		f.mu.Lock()
-		delete(f.erasing, subject)
-		f.mu.Unlock()
-		close(gate)
+		once.Do(func() {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if c.erasers--; c.erasers == 0 {
+				delete(f.erasing, subject)
+				close(c.open)
+			}
+		})
 	}
 	for _, fl := range pending {
 		select {

@@ -95,3 +95,33 @@ func TestFlightsOrderDeliveriesAndErasures(t *testing.T) {
 		t.Fatalf("state left behind: deliveries %v, erasures %v", f.by, f.erasing)
 	}
 }
+
+// Two erasures of one subject share its closure: the first to end does
+// not open the subject under the second. A delivery held back too long is
+// refused instead of waiting on.
+func TestFlightsErasuresShareTheClosure(t *testing.T) {
+	f := flights{hold: 50 * time.Millisecond}
+	ctx := t.Context()
+	first, err := f.erase(ctx, "sk-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := f.erase(ctx, "sk-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first()
+	first() // a second call changes nothing
+	if _, err := f.start(ctx, []string{"sk-a"}); err == nil {
+		t.Fatal("a delivery started while the second erasure of its subject ran")
+	}
+	second()
+	end, err := f.start(ctx, []string{"sk-a"})
+	if err != nil {
+		t.Fatalf("delivery after both erasures: %v", err)
+	}
+	end()
+	if len(f.by) != 0 || len(f.erasing) != 0 {
+		t.Fatalf("state left behind: deliveries %v, erasures %v", f.by, f.erasing)
+	}
+}

@@ -376,12 +376,14 @@ func (p *Pipeline) prepare(c *config.Connector, r ingest.Record, key store.Event
 			// processed again (after a 503, or a crash before the answer)
 			// finds its statements recorded and publishes them under the
 			// same ids, so the ledger and the consent topic keep one each.
-			// The answer and its time are part of it: a statement dated by
-			// its arrival (the payload gives no time) is a new one on every
-			// attempt, so one sent again after the dedupe window is
-			// recorded again rather than silently skipped.
+			// The answer and the payload's time are part of it: a
+			// statement dated by its arrival (the payload gives no time)
+			// is a new one on every attempt, so one sent again after the
+			// dedupe window is recorded again rather than silently
+			// skipped. The payload's own time, not the clamped one, so a
+			// future-dated payload's retries keep one id.
 			ID: p.opts.Keyer.StableID("statement", c.ID, r.EventID, cb.Key, cb.Purpose, w.subject,
-				status, obtained.UTC().Format(time.RFC3339Nano)),
+				status, cmp.Or(r.OccurredAt, obtained).UTC().Format(time.RFC3339Nano)),
 			SubjectKey: w.subject, Purpose: cb.Purpose, Status: status,
 			Method: store.MethodFormCheckbox, Platform: c.Platform, Connector: c.ID, Form: r.Form,
 			CheckboxKey: cb.Key, ObtainedAt: obtained.UTC(), RecordedAt: now.UTC(),
