@@ -336,15 +336,6 @@ func ReadGateway(path string) (*Gateway, error) {
 	return readGateway(path, data)
 }
 
-// ParseGateway is LoadGateway on bytes already read.
-func ParseGateway(path string, data []byte) (*Gateway, error) {
-	g, err := readGateway(path, data)
-	if err != nil {
-		return nil, err
-	}
-	return g, nil
-}
-
 func readGateway(path string, data []byte) (*Gateway, error) {
 	g := Default()
 	g.File = path

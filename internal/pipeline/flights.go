@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -15,8 +16,10 @@ import (
 // under way would publish its record after the erasure's event, and one
 // that began during the delete could keep its statement in the ledger.
 type flights struct {
-	mu      sync.Mutex
-	by      map[string]map[*flight]struct{}
+	mu sync.Mutex
+	// under lists the deliveries under way. Erasures are rare and scan it;
+	// a delivery, on every webhook, costs one insert and one delete.
+	under   map[*flight]struct{}
 	erasing map[string]*closure
 	hold    time.Duration // 0: holdLimit
 }
@@ -32,12 +35,15 @@ type closure struct {
 // rather than left open until the sender's own timeout.
 const holdLimit = 10 * time.Second
 
-type flight struct{ done chan struct{} }
+type flight struct {
+	subjects []string
+	done     chan struct{}
+}
 
 // start registers a delivery of subjects, first waiting for any erasure of
 // one of them to end; call the returned func when the delivery has ended.
 func (f *flights) start(ctx context.Context, subjects []string) (func(), error) {
-	fl := &flight{done: make(chan struct{})}
+	fl := &flight{subjects: subjects, done: make(chan struct{})}
 	var hold <-chan time.Time
 	for {
 		f.mu.Lock()
@@ -65,28 +71,14 @@ func (f *flights) start(ctx context.Context, subjects []string) (func(), error) 
 			return nil, ctx.Err()
 		}
 	}
-	if f.by == nil {
-		f.by = map[string]map[*flight]struct{}{}
+	if f.under == nil {
+		f.under = map[*flight]struct{}{}
 	}
-	for _, s := range subjects {
-		m := f.by[s]
-		if m == nil {
-			m = map[*flight]struct{}{}
-			f.by[s] = m
-		}
-		m[fl] = struct{}{}
-	}
+	f.under[fl] = struct{}{}
 	f.mu.Unlock()
 	return func() {
 		f.mu.Lock()
-		for _, s := range subjects {
-			if m := f.by[s]; m != nil {
-				delete(m, fl)
-				if len(m) == 0 {
-					delete(f.by, s)
-				}
-			}
-		}
+		delete(f.under, fl)
 		f.mu.Unlock()
 		close(fl.done)
 	}, nil
@@ -109,8 +101,10 @@ func (f *flights) erase(ctx context.Context, subject string) (func(), error) {
 	}
 	c.erasers++
 	var pending []*flight
-	for fl := range f.by[subject] {
-		pending = append(pending, fl)
+	for fl := range f.under {
+		if slices.Contains(fl.subjects, subject) {
+			pending = append(pending, fl)
+		}
 	}
 	f.mu.Unlock()
 	var once sync.Once

@@ -91,8 +91,8 @@ func TestFlightsOrderDeliveriesAndErasures(t *testing.T) {
 	}
 	open()
 	end()
-	if len(f.by) != 0 || len(f.erasing) != 0 {
-		t.Fatalf("state left behind: deliveries %v, erasures %v", f.by, f.erasing)
+	if len(f.under) != 0 || len(f.erasing) != 0 {
+		t.Fatalf("state left behind: deliveries %v, erasures %v", f.under, f.erasing)
 	}
 }
 
@@ -121,7 +121,7 @@ func TestFlightsErasuresShareTheClosure(t *testing.T) {
 		t.Fatalf("delivery after both erasures: %v", err)
 	}
 	end()
-	if len(f.by) != 0 || len(f.erasing) != 0 {
-		t.Fatalf("state left behind: deliveries %v, erasures %v", f.by, f.erasing)
+	if len(f.under) != 0 || len(f.erasing) != 0 {
+		t.Fatalf("state left behind: deliveries %v, erasures %v", f.under, f.erasing)
 	}
 }

@@ -432,10 +432,9 @@ func (w *prepared) ledger(current map[string]map[string]store.ConsentEntry, unst
 	return withLinkedRefusals(own, w.linked, current)
 }
 
-// withLinkedRefusals is the ledger a record is filtered by: its subject's
-// current consent, where a refusal (denied, withdrawn) recorded under one
-// of the record's other identifiers replaces an older or equally old
-// statement, or the absence of one. A withdrawal recorded by phone thus
+// withLinkedRefusals is own, a subject's current consent, where a refusal
+// (denied, withdrawn) recorded under one of the record's other identifiers
+// replaces an older or equally old statement, or the absence of one. A withdrawal recorded by phone thus
 // reaches a lead keyed by its e-mail that carries the same phone. Grants
 // do not travel: a number or account typed into someone else's form must
 // not release that person's data on the strength of another's consent.

@@ -372,7 +372,7 @@ func IsKey(s string) bool {
 // comment or a follow carries no e-mail), falling back to e-mail or phone.
 // defaultRegion reads phone numbers written without a country code.
 func (k *Keyer) ForFields(fields map[string]string, kind, platform, defaultRegion string) (key, source string) {
-	key, source, _ = k.keys(fields, kind, platform, defaultRegion, false)
+	key, source, _ = k.AllForFields(fields, kind, platform, defaultRegion)
 	return key, source
 }
 
@@ -380,10 +380,6 @@ func (k *Keyer) ForFields(fields map[string]string, kind, platform, defaultRegio
 // record's other usable identifiers (say, its phone number when it is
 // keyed by e-mail), so statements recorded under those can be found too.
 func (k *Keyer) AllForFields(fields map[string]string, kind, platform, defaultRegion string) (key, source string, others []string) {
-	return k.keys(fields, kind, platform, defaultRegion, true)
-}
-
-func (k *Keyer) keys(fields map[string]string, kind, platform, defaultRegion string, all bool) (key, source string, others []string) {
 	email := func() (string, string) {
 		if key, ok := k.Email(fields["email"]); ok {
 			return key, SourceEmail
@@ -412,9 +408,6 @@ func (k *Keyer) keys(fields map[string]string, kind, platform, defaultRegion str
 		case got == "":
 		case key == "":
 			key, source = got, src
-			if !all {
-				return key, source, nil
-			}
 		case got != key:
 			others = append(others, got)
 		}
