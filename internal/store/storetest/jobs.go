@@ -180,6 +180,20 @@ var jobTests = []test{
 			})
 		}
 		ok(t, g.Wait(), "concurrent claims")
+		// SKIP LOCKED lets a claimer find nothing while another holds the
+		// last rows, and on PostgreSQL a row can be passed over in a round
+		// (seen once in about ten CI runs); what matters is that no job is
+		// shared and none is lost, so whatever is left is claimed now.
+		for {
+			got, err := s.ClaimJobs(t.Context(), n, t0, lease)
+			ok(t, err, "claim what is left")
+			if len(got) == 0 {
+				break
+			}
+			for _, j := range got {
+				seen[j.ID]++
+			}
+		}
 		equal(t, "distinct jobs claimed", len(seen), n)
 		for id, c := range seen {
 			if c != 1 {
